@@ -1,0 +1,14 @@
+// @sigil/sdk public API. Every export is listed by name: nothing internal leaks by `export *`.
+export { SigilError, SIGIL_ERROR_CODES } from './errors.js';
+export type { SigilErrorCode, SigilErrorOptions } from './errors.js';
+export type {
+  KeyBackend,
+  KeyRef,
+  KeyUsage,
+  KeyDescription,
+  GenerateKeyPairOptions,
+  ListKeysOptions,
+} from './key-backend.js';
+export { WebCryptoKeyBackend, checkGenerateOptions } from './webcrypto-key-backend.js';
+export type { WebCryptoKeyBackendOptions } from './webcrypto-key-backend.js';
+export { keyIdOf, checkP256PublicKey } from './internal/p256.js';

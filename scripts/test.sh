@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `npm test`: prepare the machine, type-check sources and tests, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure.sh
+echo "sigil: type-checking tests" >&2
+npx --no-install tsc -p tsconfig.test.json
+mkdir -p test-output
+status=0
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest.json "$@" || status=$?
+# A plain closing line that any CI can read, whatever the runner printed above it.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("test-output/vitest.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (r.numTotalTests === 0) { console.error("sigil: no test ran"); process.exit(1); }
+' || status=1
+exit $status

@@ -12,3 +12,6 @@ export type {
 export { WebCryptoKeyBackend, checkGenerateOptions } from './webcrypto-key-backend.js';
 export type { WebCryptoKeyBackendOptions } from './webcrypto-key-backend.js';
 export { keyIdOf, checkP256PublicKey } from './internal/p256.js';
+export { hashLeaf, hashChildren, emptyRoot, HASH_SIZE } from './transparency/hashing.js';
+export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './transparency/proof.js';
+export type { TreeIndex } from './transparency/tree-size.js';

@@ -4,6 +4,7 @@ import type {
   KeyBackend,
   KeyDescription,
   KeyRef,
+  KeyUsage as SigilKeyUsage,
   ListKeysOptions,
 } from './key-backend.js';
 import { copyBytes } from './internal/bytes.js';
@@ -15,6 +16,16 @@ export interface WebCryptoKeyBackendOptions {
    * `crypto.subtle` is missing or incomplete, pass `new Crypto()` from @peculiar/webcrypto.
    */
   readonly crypto?: Crypto | undefined;
+}
+
+/** A key pair to adopt with {@link WebCryptoKeyBackend.adoptKeyPair}. */
+export interface AdoptKeyPairOptions {
+  /** Non-extractable ECDSA (usage 'sign') or ECDH (usage 'agree') P-256 private key. */
+  readonly privateKey: CryptoKey;
+  /** Its public key. */
+  readonly publicKey: CryptoKey;
+  readonly usage: SigilKeyUsage;
+  readonly label: string;
 }
 
 interface Entry {
@@ -89,6 +100,48 @@ export class WebCryptoKeyBackend implements KeyBackend {
   async describeKey(ref: KeyRef): Promise<KeyDescription> {
     const entry = this.#entry(ref, ref.usage);
     return { extractable: entry.privateKey.extractable, sensitive: !entry.privateKey.extractable, hardware: false };
+  }
+
+  /**
+   * Adopts an existing non-extractable P-256 key pair (for example one read back from
+   * IndexedDB, or imported non-extractable by a test from a published vector) and returns its
+   * ref. The caller vouches that the two keys are halves of one pair; a mismatched pair gives a
+   * ref whose id names the public key and whose operations fail to verify or decrypt.
+   *
+   * @throws SigilError `E_KEY_POLICY` if the private key is extractable (it could leave the
+   *   backend, which breaks the KeyBackend contract).
+   * @throws SigilError `E_KEY_USAGE` if the algorithm or usages do not fit `usage`
+   *   (ECDSA with 'sign' for a sign key, ECDH with 'deriveBits' for an agree key), or the
+   *   curve is not P-256.
+   * @throws TypeError / RangeError on malformed options (as {@link checkGenerateOptions}).
+   */
+  async adoptKeyPair(pair: AdoptKeyPairOptions): Promise<KeyRef> {
+    const { usage, label } = checkGenerateOptions({ usage: pair.usage, label: pair.label });
+    const { privateKey, publicKey } = pair;
+    if (typeof CryptoKey !== 'undefined' && (!(privateKey instanceof CryptoKey) || !(publicKey instanceof CryptoKey))) {
+      throw new TypeError('"privateKey" and "publicKey" expected CryptoKey');
+    }
+    if (privateKey.type !== 'private' || publicKey.type !== 'public') {
+      throw new TypeError('"privateKey" expected a private CryptoKey and "publicKey" a public one');
+    }
+    if (privateKey.extractable) {
+      throw new SigilError('E_KEY_POLICY', 'Only a non-extractable private key can be adopted.');
+    }
+    const name = usage === 'sign' ? 'ECDSA' : 'ECDH';
+    const needed = usage === 'sign' ? 'sign' : 'deriveBits';
+    for (const key of [privateKey, publicKey]) {
+      const algorithm = key.algorithm as EcKeyAlgorithm;
+      if (algorithm.name !== name || algorithm.namedCurve !== 'P-256') {
+        throw new SigilError('E_KEY_USAGE', `A ${usage} key must be ${name} on P-256, got ${algorithm.name} ${algorithm.namedCurve}.`);
+      }
+    }
+    if (!privateKey.usages.includes(needed)) {
+      throw new SigilError('E_KEY_USAGE', `A ${usage} key must allow '${needed}'.`);
+    }
+    const raw = new Uint8Array(await this.#subtle.exportKey('raw', publicKey));
+    const ref: KeyRef = Object.freeze({ id: await keyIdOf(raw, this.#subtle), usage, label, publicKey: raw });
+    this.#keys.set(ref.id, { ref, privateKey });
+    return ref;
   }
 
   /**

@@ -15,3 +15,20 @@ export { keyIdOf, checkP256PublicKey } from './internal/p256.js';
 export { hashLeaf, hashChildren, emptyRoot, HASH_SIZE } from './transparency/hashing.js';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './transparency/proof.js';
 export type { TreeIndex } from './transparency/tree-size.js';
+export {
+  logVerifierKey,
+  parseLogVerifierKey,
+  parseNote,
+  verifyNote,
+  signNote,
+  NOTE_SIGNATURE_TYPE_ECDSA,
+} from './transparency/signed-note.js';
+export type { LogVerifierKey, NoteSignature, ParsedNote } from './transparency/signed-note.js';
+export { checkpointText, signCheckpoint, parseCheckpointText, openCheckpoint } from './transparency/checkpoint.js';
+export type { Checkpoint, SignedCheckpoint, OpenCheckpointOptions } from './transparency/checkpoint.js';
+export {
+  CheckpointVerifier,
+  MemoryCheckpointStateStore,
+  checkCheckpointUpdate,
+} from './transparency/checkpoint-verifier.js';
+export type { CheckpointStateStore, CheckpointVerifierOptions } from './transparency/checkpoint-verifier.js';

@@ -21,6 +21,12 @@
 // or 1..15 bytes, is a truncation (`E_TRUNCATED`). Bytes after the final chunk are an error.
 // Chunk k starts at ciphertext offset 56 + k * (chunkSize + 16).
 
+import { platform as defaultPlatform } from '#platform';
+import { SigilError } from '../errors.js';
+import { assertBytes, concatBytes, equalConstantTime } from './bytes.js';
+import { hkdfExpand } from './platform/hkdf.js';
+import type { AesGcmKey, CryptoPlatform } from './platform/types.js';
+
 /** Length of the header: salt (24) || commitment (32). */
 export const CHUNK_HEADER_LENGTH = 56;
 /** Length of the random salt at the start of the header. */
@@ -46,6 +52,8 @@ export interface ChunkOptions {
    * An integer in 1 .. {@link MAX_CHUNK_SIZE}.
    */
   readonly chunkSize?: number | undefined;
+  /** @internal The crypto seam to use; tests pass the WebCrypto one to cover both. */
+  readonly platform?: CryptoPlatform | undefined;
 }
 
 export interface ChunkSealerOptions extends ChunkOptions {
@@ -90,21 +98,157 @@ export interface ChunkOpener {
   open(chunk: Uint8Array, isFinal: boolean): Promise<Uint8Array>;
 }
 
+const NONCE_LENGTH = 12;
+const EMPTY = new Uint8Array(0);
+// HKDF-Expand info prefix: "c2sp.org/chunked-encryption@v1+" || aead || 0x00 (spec, "Key derivation").
+const INFO_PREFIX = new TextEncoder().encode('c2sp.org/chunked-encryption@v1+AEAD_AES_256_GCM\0');
+
+function checkKey(key: Uint8Array): void {
+  assertBytes('key', key, CHUNK_KEY_LENGTH);
+}
+
+function checkChunkSize(options: ChunkOptions): number {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) {
+    throw new RangeError(`"chunkSize" expected an integer in 1..${MAX_CHUNK_SIZE}, got ${chunkSize}`);
+  }
+  return chunkSize;
+}
+
+/** What the spec's HKDF-Expand derives for one message (exported for the vector tests). */
+export interface ChunkKeys {
+  readonly aeadKey: Uint8Array;
+  readonly baseNonce: Uint8Array;
+  readonly commitment: Uint8Array;
+}
+
+/** key || base nonce || commitment = HKDF-Expand-SHA-512(input key, info) (spec, "Key derivation"). */
+export async function deriveChunkKeys(
+  key: Uint8Array,
+  salt: Uint8Array,
+  context: Uint8Array,
+  platform: CryptoPlatform = defaultPlatform,
+): Promise<ChunkKeys> {
+  const okm = await hkdfExpand(
+    platform,
+    'SHA-512',
+    key,
+    concatBytes(INFO_PREFIX, salt, context),
+    CHUNK_KEY_LENGTH + NONCE_LENGTH + CHUNK_COMMITMENT_LENGTH,
+  );
+  return {
+    aeadKey: okm.subarray(0, CHUNK_KEY_LENGTH),
+    baseNonce: okm.subarray(CHUNK_KEY_LENGTH, CHUNK_KEY_LENGTH + NONCE_LENGTH),
+    commitment: okm.subarray(CHUNK_KEY_LENGTH + NONCE_LENGTH),
+  };
+}
+
+/** base nonce XOR the chunk number as a big-endian integer (spec, "AEAD usage"); counter < 2^38. */
+function chunkNonce(baseNonce: Uint8Array, counter: number): Uint8Array {
+  const nonce = Uint8Array.from(baseNonce);
+  for (let i = NONCE_LENGTH - 1, c = counter; c > 0; i--, c = Math.floor(c / 256)) nonce[i]! ^= c % 256;
+  return nonce;
+}
+
+class Sealer implements ChunkSealer {
+  readonly header: Uint8Array;
+  readonly chunkSize: number;
+  readonly #aead: AesGcmKey;
+  readonly #baseNonce: Uint8Array;
+  #counter = 0;
+  #done = false;
+
+  constructor(header: Uint8Array, chunkSize: number, aead: AesGcmKey, baseNonce: Uint8Array) {
+    this.header = header;
+    this.chunkSize = chunkSize;
+    this.#aead = aead;
+    this.#baseNonce = baseNonce;
+  }
+
+  async seal(chunk: Uint8Array, isFinal: boolean): Promise<Uint8Array> {
+    assertBytes('chunk', chunk);
+    if (this.#done) throw new RangeError('seal() called after the final chunk');
+    if (isFinal ? chunk.length >= this.chunkSize : chunk.length !== this.chunkSize) {
+      throw new RangeError(
+        isFinal
+          ? `the final chunk must be shorter than chunkSize=${this.chunkSize}, got length=${chunk.length}`
+          : `a non-final chunk must be exactly chunkSize=${this.chunkSize} bytes, got length=${chunk.length}`,
+      );
+    }
+    if (this.#counter >= MAX_CHUNK_COUNT - 1 && !isFinal) throw new RangeError('message too long: 2^38 chunks');
+    // State changes before the await, so even overlapping calls never reuse a nonce.
+    const nonce = chunkNonce(this.#baseNonce, this.#counter++);
+    if (isFinal) this.#done = true;
+    return this.#aead.seal(nonce, chunk, EMPTY);
+  }
+}
+
+class Opener implements ChunkOpener {
+  readonly chunkSize: number;
+  readonly #aead: AesGcmKey;
+  readonly #baseNonce: Uint8Array;
+  #counter = 0;
+  #done = false;
+  #failure: SigilError | undefined;
+
+  constructor(chunkSize: number, aead: AesGcmKey, baseNonce: Uint8Array) {
+    this.chunkSize = chunkSize;
+    this.#aead = aead;
+    this.#baseNonce = baseNonce;
+  }
+
+  #fail(error: SigilError): never {
+    this.#failure = error;
+    throw error;
+  }
+
+  async open(chunk: Uint8Array, isFinal: boolean): Promise<Uint8Array> {
+    assertBytes('chunk', chunk);
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#done) this.#fail(new SigilError('E_FORMAT', 'Data after the final chunk.'));
+    const full = this.chunkSize + CHUNK_TAG_LENGTH;
+    if (isFinal) {
+      // The final chunk is short: 0 .. chunkSize-1 plaintext bytes. Anything else at the end
+      // of the input means the message was cut (spec, "Message chunking").
+      if (chunk.length < CHUNK_TAG_LENGTH || chunk.length >= full) {
+        this.#fail(new SigilError('E_TRUNCATED', 'The encrypted payload is truncated.'));
+      }
+    } else if (chunk.length !== full) {
+      this.#fail(new SigilError('E_FORMAT', `A non-final chunk must be ${full} bytes.`));
+    }
+    if (this.#counter >= MAX_CHUNK_COUNT) this.#fail(new SigilError('E_LIMIT', 'More than 2^38 chunks.'));
+    const nonce = chunkNonce(this.#baseNonce, this.#counter++);
+    if (isFinal) this.#done = true;
+    try {
+      return await this.#aead.open(nonce, chunk, EMPTY);
+    } catch (e) {
+      this.#fail(SigilError.is(e) ? e : new SigilError('E_AUTH_FAILED', 'Decryption failed.', { cause: e }));
+    }
+  }
+}
+
 /**
  * Starts a Cobblestone-256 encryption: derives key, base nonce and commitment from `key`, a
  * fresh salt and `context` (bind the envelope header or its hash here).
  *
  * @param key - 32-byte uniformly random input key (e.g. the envelope's content key).
  * @param context - application context (may be empty); the opener must pass the same bytes.
- * @throws RangeError if `key` is not 32 bytes or `chunkSize` is out of range.
+ * @throws RangeError if `key` is not 32 bytes, `salt` not 24, or `chunkSize` is out of range.
  */
 export async function createChunkSealer(
   key: Uint8Array,
   context: Uint8Array,
   options: ChunkSealerOptions = {},
 ): Promise<ChunkSealer> {
-  void key, context, options;
-  throw new Error('not implemented');
+  checkKey(key);
+  assertBytes('context', context);
+  const chunkSize = checkChunkSize(options);
+  const platform = options.platform ?? defaultPlatform;
+  const salt = options.salt ?? platform.randomBytes(CHUNK_SALT_LENGTH);
+  assertBytes('salt', salt, CHUNK_SALT_LENGTH);
+  const keys = await deriveChunkKeys(key, salt, context, platform);
+  const header = concatBytes(salt, keys.commitment);
+  return new Sealer(header, chunkSize, await platform.aesGcm(keys.aeadKey), keys.baseNonce);
 }
 
 /**
@@ -115,7 +259,8 @@ export async function createChunkSealer(
  * @throws SigilError `E_TRUNCATED` if `header` is shorter than 56 bytes.
  * @throws SigilError `E_AUTH_FAILED` if the commitment does not match (wrong key or context,
  *   tampered salt or commitment).
- * @throws RangeError if `key` is not 32 bytes or `chunkSize` is out of range.
+ * @throws RangeError if `key` is not 32 bytes, `header` longer than 56 bytes, or `chunkSize`
+ *   is out of range.
  */
 export async function createChunkOpener(
   key: Uint8Array,
@@ -123,8 +268,21 @@ export async function createChunkOpener(
   header: Uint8Array,
   options: ChunkOptions = {},
 ): Promise<ChunkOpener> {
-  void key, context, header, options;
-  throw new Error('not implemented');
+  checkKey(key);
+  assertBytes('context', context);
+  assertBytes('header', header);
+  const chunkSize = checkChunkSize(options);
+  if (header.length < CHUNK_HEADER_LENGTH) throw new SigilError('E_TRUNCATED', 'The encrypted payload is truncated.');
+  if (header.length > CHUNK_HEADER_LENGTH) {
+    throw new RangeError(`"header" expected Uint8Array of length ${CHUNK_HEADER_LENGTH}, got length=${header.length}`);
+  }
+  const platform = options.platform ?? defaultPlatform;
+  const keys = await deriveChunkKeys(key, header.subarray(0, CHUNK_SALT_LENGTH), context, platform);
+  // Spec: "implementations MUST check the commitment matches the derived value before continuing".
+  if (!equalConstantTime(keys.commitment, header.subarray(CHUNK_SALT_LENGTH))) {
+    throw new SigilError('E_AUTH_FAILED', 'Decryption failed.');
+  }
+  return new Opener(chunkSize, await platform.aesGcm(keys.aeadKey), keys.baseNonce);
 }
 
 /**
@@ -137,8 +295,21 @@ export async function encryptChunked(
   plaintext: Uint8Array,
   options: ChunkSealerOptions = {},
 ): Promise<Uint8Array> {
-  void key, context, plaintext, options;
-  throw new Error('not implemented');
+  assertBytes('plaintext', plaintext);
+  const sealer = await createChunkSealer(key, context, options);
+  const size = sealer.chunkSize;
+  const fullChunks = Math.floor(plaintext.length / size);
+  const out = new Uint8Array(CHUNK_HEADER_LENGTH + plaintext.length + (fullChunks + 1) * CHUNK_TAG_LENGTH);
+  out.set(sealer.header, 0);
+  let offset = CHUNK_HEADER_LENGTH;
+  for (let i = 0; i <= fullChunks; i++) {
+    const isFinal = i === fullChunks;
+    const chunk = plaintext.subarray(i * size, isFinal ? plaintext.length : (i + 1) * size);
+    const sealed = await sealer.seal(chunk, isFinal);
+    out.set(sealed, offset);
+    offset += sealed.length;
+  }
+  return out;
 }
 
 /**
@@ -153,6 +324,17 @@ export async function decryptChunked(
   ciphertext: Uint8Array,
   options: ChunkOptions = {},
 ): Promise<Uint8Array> {
-  void key, context, ciphertext, options;
-  throw new Error('not implemented');
+  assertBytes('ciphertext', ciphertext);
+  const opener = await createChunkOpener(key, context, ciphertext.subarray(0, CHUNK_HEADER_LENGTH), options);
+  const full = opener.chunkSize + CHUNK_TAG_LENGTH;
+  const parts: Uint8Array[] = [];
+  let offset = CHUNK_HEADER_LENGTH;
+  // The reader rule of the file comment: full-size chunks are never final; what is left at the
+  // end (possibly nothing, which is a truncation) is the final chunk.
+  while (ciphertext.length - offset >= full) {
+    parts.push(await opener.open(ciphertext.subarray(offset, offset + full), false));
+    offset += full;
+  }
+  parts.push(await opener.open(ciphertext.subarray(offset), true));
+  return concatBytes(...parts);
 }

@@ -12,6 +12,13 @@ export type {
 export { WebCryptoKeyBackend, checkGenerateOptions } from './webcrypto-key-backend.js';
 export type { WebCryptoKeyBackendOptions } from './webcrypto-key-backend.js';
 export { keyIdOf, checkP256PublicKey } from './internal/p256.js';
+export { encrypt } from './envelope/encrypt.js';
+export type { EncryptOptions, EnvelopeRecipient, EnvelopeSender } from './envelope/encrypt.js';
+export { decrypt } from './envelope/decrypt.js';
+export type { DecryptOptions, DecryptResult, EnvelopeParties } from './envelope/decrypt.js';
+export { encryptStream, decryptStream } from './envelope/streams.js';
+export type { DecryptStream } from './envelope/streams.js';
+export { ENVELOPE_LIMITS } from './envelope/format.js';
 export { hashLeaf, hashChildren, emptyRoot, HASH_SIZE } from './transparency/hashing.js';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './transparency/proof.js';
 export type { TreeIndex } from './transparency/tree-size.js';

@@ -1,0 +1,71 @@
+// How the three layers of an envelope are bound together (docs/FORMAT.md §5): the sender's
+// signature covers the header, each HPKE stanza is bound to the header's preamble and to its
+// own key id and epoch, and the payload's Cobblestone context is a hash of header and
+// signature, so no part can be moved to another envelope.
+import { SigilError } from '../errors.js';
+import { concatBytes } from '../internal/bytes.js';
+import { importP256PublicKey } from '../internal/p256.js';
+import { KEY_ID_LENGTH, LABEL_CONTENT_KEY, LABEL_HEADER_SIGNATURE, LABEL_PAYLOAD, SIGNATURE_LENGTH } from './format.js';
+
+const subtle = (): SubtleCrypto => {
+  const s = globalThis.crypto?.subtle;
+  if (s === undefined) throw new TypeError('WebCrypto (globalThis.crypto.subtle) is not available on this runtime.');
+  return s;
+};
+
+/** FORMAT.md §5.1: the message the sender signs: label || header. */
+export function signatureInput(header: Uint8Array): Uint8Array {
+  return concatBytes(LABEL_HEADER_SIGNATURE, header);
+}
+
+/** FORMAT.md §5.2: HPKE info of every stanza: label || preamble. */
+export function stanzaInfo(preamble: Uint8Array): Uint8Array {
+  return concatBytes(LABEL_CONTENT_KEY, preamble);
+}
+
+/** FORMAT.md §5.2: HPKE aad of one stanza: key id || epoch (u32, big-endian). */
+export function stanzaAad(keyId: Uint8Array, epoch: number): Uint8Array {
+  const aad = new Uint8Array(KEY_ID_LENGTH + 4);
+  aad.set(keyId, 0);
+  new DataView(aad.buffer).setUint32(KEY_ID_LENGTH, epoch);
+  return aad;
+}
+
+/** FORMAT.md §5.3: Cobblestone context = SHA-256(label || header || signature). */
+export async function payloadContext(header: Uint8Array, signature: Uint8Array): Promise<Uint8Array> {
+  const input = concatBytes(LABEL_PAYLOAD, header, signature) as Uint8Array<ArrayBuffer>;
+  return new Uint8Array(await subtle().digest('SHA-256', input));
+}
+
+/**
+ * Verifies the sender's ECDSA P-256/SHA-256 signature (IEEE P1363) over the header
+ * (FORMAT.md §5.1). The public key was validated when the preamble was read.
+ *
+ * @throws SigilError E_BAD_SIGNATURE if it does not verify.
+ */
+export async function verifyHeaderSignature(
+  senderPublicKey: Uint8Array,
+  header: Uint8Array,
+  signature: Uint8Array,
+): Promise<void> {
+  let ok = false;
+  if (signature.length === SIGNATURE_LENGTH) {
+    const key = await importP256PublicKey(subtle(), senderPublicKey, 'ECDSA');
+    ok = await subtle().verify(
+      { name: 'ECDSA', hash: 'SHA-256' },
+      key,
+      signature as Uint8Array<ArrayBuffer>,
+      signatureInput(header) as Uint8Array<ArrayBuffer>,
+    );
+  }
+  if (!ok) {
+    throw new SigilError('E_BAD_SIGNATURE', "The envelope's sender signature does not verify: the header was altered or not signed by the key it names.");
+  }
+}
+
+/** Fresh random bytes from the platform CSPRNG (WebCrypto getRandomValues, in slices of 64 KiB). */
+export function randomBytes(length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let o = 0; o < length; o += 65536) globalThis.crypto.getRandomValues(out.subarray(o, Math.min(length, o + 65536)));
+  return out;
+}

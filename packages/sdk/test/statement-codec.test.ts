@@ -186,7 +186,7 @@ describe('statement codec', () => {
       [{ ...samples[4], previousKeyWrapHash: new Uint8Array(32) }, RangeError],
       [{ ...samples[5], previousKeyWrapHash: undefined }, TypeError],
       [{ ...samples[5], wraps: [] }, RangeError],
-      [{ ...samples[5], wraps: [...(samples[5] as { wraps: object[] }).wraps].reverse() }, RangeError],
+      [{ ...samples[5], wraps: [...(samples[5] as { wraps: readonly object[] }).wraps].reverse() }, RangeError],
     ];
     for (const [s, type] of bad) expect(() => encodeStatement(s as Statement)).toThrow(type);
     const offCurve = new Uint8Array(keys[0]!);

@@ -1,0 +1,116 @@
+// The server's view of the transparency log: roots, inclusion and consistency proofs computed
+// from the complete-subtree hashes the store keeps (tree-math.ts), and checkpoints signed by the
+// log key through a KeyBackend (a PKCS#11 token, or a software key as the embedded default).
+import { logVerifierKey, signCheckpoint, type KeyBackend, type KeyRef, type LogVerifierKey } from '@sigil/sdk';
+import type { CheckpointRecord, Store } from '../store/store.js';
+import { consistencyPlan, emptyRootHash, foldRange, inclusionPlan, rangeKeys, type Plan } from './tree-math.js';
+
+export interface LogSigner {
+  readonly backend: KeyBackend;
+  /** The log's ECDSA P-256 signing key. */
+  readonly key: KeyRef;
+}
+
+export interface TransparencyLogOptions {
+  /** Origin line of the checkpoints and name of the log key (e.g. `sigil.example.com/log`). */
+  readonly origin: string;
+  readonly signer: LogSigner;
+  /** Clock for checkpoint records; defaults to Date.now. */
+  readonly now?: (() => number) | undefined;
+}
+
+function checkSize(name: string, value: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`"${name}" expected an integer in 0..${max}, got ${value}`);
+  }
+}
+
+/**
+ * Proofs and checkpoints over a `Store`. Every proof costs one `getNodeHashes` call of
+ * O(log n) nodes; nothing here holds state, so several server processes can share one store.
+ *
+ * @example
+ * ```ts
+ * const log = new TransparencyLog(store, { origin: 'sigil.example/log', signer: { backend, key } });
+ * const cp = await log.checkpoint();
+ * const proof = await log.inclusionProof(leafIndex, cp.size);
+ * ```
+ */
+export class TransparencyLog {
+  readonly origin: string;
+  readonly #store: Store;
+  readonly #signer: LogSigner;
+  readonly #now: () => number;
+
+  constructor(store: Store, options: TransparencyLogOptions) {
+    this.#store = store;
+    this.origin = options.origin;
+    this.#signer = options.signer;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The verifier key clients pin (`name+id+key`, c2sp.org/signed-note). */
+  verifierKey(): Promise<LogVerifierKey> {
+    return logVerifierKey(this.origin, this.#signer.key.publicKey);
+  }
+
+  /** RFC 9162 MTH of the first `treeSize` leaves (default: all). @throws RangeError beyond the log. */
+  async rootHash(treeSize?: number): Promise<Uint8Array> {
+    const current = await this.#store.treeSize();
+    const n = treeSize ?? current;
+    checkSize('treeSize', n, current);
+    if (n === 0) return emptyRootHash();
+    return foldRange(await this.#store.getNodeHashes(rangeKeys(0, n)));
+  }
+
+  /**
+   * The audit path of leaf `leafIndex` in the tree of `treeSize` leaves (RFC 9162 §2.1.3.1).
+   *
+   * @throws RangeError unless 0 <= leafIndex < treeSize <= the log's size (validate requests first).
+   */
+  async inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]> {
+    checkSize('treeSize', treeSize, await this.#store.treeSize());
+    checkSize('leafIndex', leafIndex, treeSize - 1);
+    return this.#run(inclusionPlan(leafIndex, treeSize));
+  }
+
+  /**
+   * The consistency proof from `size1` to `size2` leaves (RFC 9162 §2.1.4.1); empty when the sizes
+   * are equal or `size1` is 0 (there is nothing to prove about the empty tree).
+   *
+   * @throws RangeError unless 0 <= size1 <= size2 <= the log's size.
+   */
+  async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
+    checkSize('size2', size2, await this.#store.treeSize());
+    checkSize('size1', size1, size2);
+    if (size1 === 0 || size1 === size2) return [];
+    return this.#run(consistencyPlan(size1, size2));
+  }
+
+  /**
+   * The latest checkpoint, signing one for the current tree if the log grew since the last.
+   * Concurrent callers may both sign for the same size; the store keeps the first and both get
+   * that one. Never signs a tree smaller than one already signed.
+   *
+   * @throws SigilError from the key backend (`E_HSM*`, `E_KEY_NOT_FOUND`).
+   */
+  async checkpoint(): Promise<CheckpointRecord> {
+    const size = await this.#store.treeSize();
+    const latest = await this.#store.latestCheckpoint();
+    if (latest !== undefined && latest.size >= size) return latest;
+    const rootHash = await this.rootHash(size);
+    const note = await signCheckpoint({ origin: this.origin, size, rootHash }, this.#signer.backend, this.#signer.key);
+    return this.#store.putCheckpoint({ size, note, createdAt: this.#now() });
+  }
+
+  async #run(plan: Plan): Promise<Uint8Array[]> {
+    const hashes = await this.#store.getNodeHashes(plan.flat());
+    const out: Uint8Array[] = [];
+    let at = 0;
+    for (const range of plan) {
+      out.push(foldRange(hashes.slice(at, at + range.length)));
+      at += range.length;
+    }
+    return out;
+  }
+}

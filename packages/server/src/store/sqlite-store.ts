@@ -1,0 +1,402 @@
+// The embedded Store: one SQLite file through better-sqlite3, in WAL mode.
+//
+// Why these settings:
+// - WAL: readers do not block the writer, and a killed process leaves a WAL that the next open
+//   replays or discards at a transaction boundary, never half a transaction.
+// - synchronous=FULL: every committed append is on disk before the call returns. A log that lost
+//   leaves it had already covered by a signed checkpoint would then sign a different tree of the
+//   same size, which clients rightly report as a fork (tlog-checkpoint, "Signatures").
+// - BEGIN IMMEDIATE for appends: the write lock is taken before the tree size is read, so two
+//   processes on one file cannot assign the same leaf index.
+import Database from 'better-sqlite3';
+import { SigilError } from '@sigil/sdk';
+import { appendNodes, appendSiblingKeys, leafHash } from '../log/tree-math.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import {
+  DEFAULT_STORE_LIMITS,
+  type AccountRecord,
+  type BlobRecord,
+  type ChallengeRecord,
+  type CheckpointRecord,
+  type CredentialRecord,
+  type ListStatementsOptions,
+  type MailboxMessage,
+  type NewStatement,
+  type NodeKey,
+  type SessionRecord,
+  type StatementRecord,
+  type Store,
+  type StoreLimits,
+} from './store.js';
+import { checkBytes, checkInteger, checkString, clampLimit, sessionTokenHash } from './validate.js';
+
+export interface SqliteStoreOptions {
+  readonly limits?: Partial<StoreLimits> | undefined;
+}
+
+type Row = Record<string, unknown>;
+
+const ID_MAX = 256;
+const KIND_MAX = 64;
+
+function buf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function bytesOf(value: unknown): Uint8Array {
+  return new Uint8Array(value as Buffer); // a copy the caller owns
+}
+
+function statementOf(r: Row): StatementRecord {
+  return {
+    leafIndex: r.leaf_index as number,
+    accountId: r.account_id as string,
+    kind: r.kind as string,
+    bytes: bytesOf(r.bytes),
+    createdAt: r.created_at as number,
+  };
+}
+
+function messageOf(r: Row): MailboxMessage {
+  return {
+    id: r.id as number,
+    senderId: r.sender_id as string,
+    recipientId: r.recipient_id as string,
+    bytes: bytesOf(r.bytes),
+    createdAt: r.created_at as number,
+  };
+}
+
+function credentialOf(r: Row): CredentialRecord {
+  return {
+    credentialId: r.credential_id as string,
+    accountId: r.account_id as string,
+    publicKey: bytesOf(r.public_key),
+    counter: r.counter as number,
+    transports: JSON.parse(r.transports as string) as string[],
+    createdAt: r.created_at as number,
+  };
+}
+
+function unknownAccount(id: string): never {
+  throw new SigilError('E_UNKNOWN_ACCOUNT', 'No account has this id.', { detail: id.slice(0, 64) });
+}
+
+/**
+ * Opens (creating and migrating if needed) a SQLite store in one file.
+ *
+ * @example
+ * ```ts
+ * const store = await openSqliteStore('./sigil.db');
+ * const { leafIndex } = await store.appendStatement({ accountId, kind, bytes, now: Date.now() });
+ * ```
+ * @throws SigilError `E_UNSUPPORTED_VERSION` if the file has a newer schema than this code.
+ */
+export async function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+  return new SqliteStore(file, options);
+}
+
+export class SqliteStore implements Store {
+  readonly limits: StoreLimits;
+  readonly #db: Database.Database;
+  readonly #q: Record<string, Database.Statement>;
+  readonly #append: (s: NewStatement, bytes: Uint8Array) => number;
+  readonly #readNodes: (keys: readonly NodeKey[]) => Uint8Array[];
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.limits = Object.freeze({ ...DEFAULT_STORE_LIMITS, ...options.limits });
+    const db = new Database(file);
+    this.#db = db;
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    const q = (sql: string) => db.prepare(sql);
+    this.#q = {
+      insertAccount: q('INSERT INTO accounts (id, kind, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      getAccount: q('SELECT id, kind, created_at FROM accounts WHERE id = ?'),
+      treeSize: q('SELECT coalesce(max(idx) + 1, 0) AS n FROM log_nodes WHERE level = 0'),
+      insertStatement: q('INSERT INTO statements (leaf_index, account_id, kind, bytes, created_at) VALUES (?, ?, ?, ?, ?)'),
+      getStatement: q('SELECT * FROM statements WHERE leaf_index = ?'),
+      listStatements: q(
+        'SELECT * FROM statements WHERE account_id = ? AND leaf_index > ? AND (? IS NULL OR kind = ?) ORDER BY leaf_index LIMIT ?',
+      ),
+      getNode: q('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
+      insertNode: q('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
+      insertCheckpoint: q('INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      getCheckpoint: q('SELECT * FROM checkpoints WHERE size = ?'),
+      latestCheckpoint: q('SELECT * FROM checkpoints ORDER BY size DESC LIMIT 1'),
+      putBlob: q(
+        'INSERT INTO blobs (owner_id, name, bytes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (owner_id, name) DO UPDATE SET bytes = excluded.bytes, updated_at = excluded.updated_at',
+      ),
+      getBlob: q('SELECT * FROM blobs WHERE owner_id = ? AND name = ?'),
+      deleteBlob: q('DELETE FROM blobs WHERE owner_id = ? AND name = ?'),
+      postMessage: q('INSERT INTO mailbox (sender_id, recipient_id, bytes, created_at) VALUES (?, ?, ?, ?) RETURNING *'),
+      listMessages: q('SELECT * FROM mailbox WHERE recipient_id = ? AND id > ? ORDER BY id LIMIT ?'),
+      deleteMessage: q('DELETE FROM mailbox WHERE recipient_id = ? AND id = ?'),
+      addCredential: q(
+        'INSERT INTO webauthn_credentials (credential_id, account_id, public_key, counter, transports, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      getCredential: q('SELECT * FROM webauthn_credentials WHERE credential_id = ?'),
+      listCredentials: q('SELECT * FROM webauthn_credentials WHERE account_id = ? ORDER BY created_at, credential_id'),
+      casCounter: q('UPDATE webauthn_credentials SET counter = ? WHERE credential_id = ? AND counter = ?'),
+      putChallenge: q('INSERT INTO challenges (challenge, purpose, account_id, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      takeChallenge: q('DELETE FROM challenges WHERE challenge = ? RETURNING *'),
+      createSession: q('INSERT INTO sessions (token_hash, account_id, expires_at) VALUES (?, ?, ?)'),
+      getSession: q('SELECT account_id, expires_at FROM sessions WHERE token_hash = ?'),
+      deleteSession: q('DELETE FROM sessions WHERE token_hash = ?'),
+      expireChallenges: q('DELETE FROM challenges WHERE expires_at <= ?'),
+      expireSessions: q('DELETE FROM sessions WHERE expires_at <= ?'),
+    };
+    const Q = this.#q as Record<string, Database.Statement>;
+    const getNode = (k: NodeKey): Uint8Array => {
+      const r = Q.getNode!.get(k.level, k.index) as Row | undefined;
+      if (r === undefined) throw new Error(`log node (${k.level}, ${k.index}) is missing: the store is inconsistent`);
+      return r.hash as Buffer;
+    };
+    // Statement, leaf and completed nodes: one IMMEDIATE transaction (see the module comment).
+    const append = db.transaction((s: NewStatement, bytes: Uint8Array): number => {
+      if (Q.getAccount!.get(s.accountId) === undefined) unknownAccount(s.accountId);
+      const index = (Q.treeSize!.get() as { n: number }).n;
+      Q.insertStatement!.run(index, s.accountId, s.kind, buf(bytes), s.now);
+      const siblings = appendSiblingKeys(index).map(getNode);
+      for (const node of appendNodes(index, leafHash(bytes), siblings)) Q.insertNode!.run(node.level, node.index, buf(node.hash));
+      return index;
+    });
+    this.#append = (s, bytes) => append.immediate(s, bytes);
+    const readNodes = db.transaction((keys: readonly NodeKey[]) => keys.map((k) => new Uint8Array(getNode(k))));
+    this.#readNodes = (keys) => readNodes.deferred(keys);
+  }
+
+  async createAccount(account: AccountRecord): Promise<boolean> {
+    checkString('id', account.id, ID_MAX);
+    if (account.kind !== 'user' && account.kind !== 'service') throw new TypeError(`"kind" expected 'user' or 'service'`);
+    checkInteger('createdAt', account.createdAt);
+    return this.#q.insertAccount!.run(account.id, account.kind, account.createdAt).changes === 1;
+  }
+
+  async getAccount(id: string): Promise<AccountRecord | undefined> {
+    checkString('id', id, ID_MAX);
+    const r = this.#q.getAccount!.get(id) as Row | undefined;
+    return r && { id: r.id as string, kind: r.kind as AccountRecord['kind'], createdAt: r.created_at as number };
+  }
+
+  async appendStatement(statement: NewStatement): Promise<StatementRecord> {
+    const { accountId, kind, bytes, now } = statement;
+    checkString('accountId', accountId, ID_MAX);
+    checkString('kind', kind, KIND_MAX);
+    checkBytes('statement', bytes, this.limits.maxStatementBytes);
+    checkInteger('now', now);
+    const copy = new Uint8Array(bytes);
+    const leafIndex = this.#append({ accountId, kind, bytes: copy, now }, copy);
+    return { leafIndex, accountId, kind, bytes: new Uint8Array(copy), createdAt: now };
+  }
+
+  async getStatement(leafIndex: number): Promise<StatementRecord | undefined> {
+    checkInteger('leafIndex', leafIndex);
+    const r = this.#q.getStatement!.get(leafIndex) as Row | undefined;
+    return r && statementOf(r);
+  }
+
+  async listStatements(accountId: string, options: ListStatementsOptions = {}): Promise<StatementRecord[]> {
+    checkString('accountId', accountId, ID_MAX);
+    const after = options.afterIndex ?? -1;
+    if (after !== -1) checkInteger('afterIndex', after);
+    const kind = options.kind ?? null;
+    const rows = this.#q.listStatements!.all(accountId, after, kind, kind, clampLimit(options.limit, 1000)) as Row[];
+    return rows.map(statementOf);
+  }
+
+  async treeSize(): Promise<number> {
+    return (this.#q.treeSize!.get() as { n: number }).n;
+  }
+
+  async getNodeHashes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+    for (const k of keys) {
+      checkInteger('level', k.level);
+      checkInteger('index', k.index);
+    }
+    return this.#readNodes(keys);
+  }
+
+  async putCheckpoint(checkpoint: CheckpointRecord): Promise<CheckpointRecord> {
+    checkInteger('size', checkpoint.size);
+    checkInteger('createdAt', checkpoint.createdAt);
+    if (typeof checkpoint.note !== 'string') throw new TypeError('"note" expected string');
+    this.#q.insertCheckpoint!.run(checkpoint.size, checkpoint.note, checkpoint.createdAt);
+    return (await this.getCheckpoint(checkpoint.size)) as CheckpointRecord;
+  }
+
+  async latestCheckpoint(): Promise<CheckpointRecord | undefined> {
+    const r = this.#q.latestCheckpoint!.get() as Row | undefined;
+    return r && { size: r.size as number, note: r.note as string, createdAt: r.created_at as number };
+  }
+
+  async getCheckpoint(size: number): Promise<CheckpointRecord | undefined> {
+    checkInteger('size', size);
+    const r = this.#q.getCheckpoint!.get(size) as Row | undefined;
+    return r && { size: r.size as number, note: r.note as string, createdAt: r.created_at as number };
+  }
+
+  async putBlob(blob: BlobRecord): Promise<void> {
+    checkString('ownerId', blob.ownerId, ID_MAX);
+    checkString('name', blob.name, ID_MAX);
+    checkBytes('blob', blob.bytes, this.limits.maxBlobBytes);
+    checkInteger('updatedAt', blob.updatedAt);
+    this.#foreignKey(() => this.#q.putBlob!.run(blob.ownerId, blob.name, buf(blob.bytes), blob.updatedAt), blob.ownerId);
+  }
+
+  async getBlob(ownerId: string, name: string): Promise<BlobRecord | undefined> {
+    checkString('ownerId', ownerId, ID_MAX);
+    checkString('name', name, ID_MAX);
+    const r = this.#q.getBlob!.get(ownerId, name) as Row | undefined;
+    return r && { ownerId, name, bytes: bytesOf(r.bytes), updatedAt: r.updated_at as number };
+  }
+
+  async deleteBlob(ownerId: string, name: string): Promise<boolean> {
+    checkString('ownerId', ownerId, ID_MAX);
+    checkString('name', name, ID_MAX);
+    return this.#q.deleteBlob!.run(ownerId, name).changes === 1;
+  }
+
+  async postMessage(message: Omit<MailboxMessage, 'id'>): Promise<MailboxMessage> {
+    checkString('senderId', message.senderId, ID_MAX);
+    checkString('recipientId', message.recipientId, ID_MAX);
+    checkBytes('message', message.bytes, this.limits.maxMessageBytes);
+    checkInteger('createdAt', message.createdAt);
+    const r = this.#foreignKey(
+      () => this.#q.postMessage!.get(message.senderId, message.recipientId, buf(message.bytes), message.createdAt) as Row,
+      `${message.senderId} -> ${message.recipientId}`,
+    );
+    return messageOf(r);
+  }
+
+  async listMessages(recipientId: string, options: { afterId?: number | undefined; limit?: number | undefined } = {}): Promise<MailboxMessage[]> {
+    checkString('recipientId', recipientId, ID_MAX);
+    const after = options.afterId ?? 0;
+    checkInteger('afterId', after);
+    return (this.#q.listMessages!.all(recipientId, after, clampLimit(options.limit, 100)) as Row[]).map(messageOf);
+  }
+
+  async deleteMessage(recipientId: string, id: number): Promise<boolean> {
+    checkString('recipientId', recipientId, ID_MAX);
+    checkInteger('id', id);
+    return this.#q.deleteMessage!.run(recipientId, id).changes === 1;
+  }
+
+  async addCredential(c: CredentialRecord): Promise<boolean> {
+    checkString('credentialId', c.credentialId, 1024);
+    checkString('accountId', c.accountId, ID_MAX);
+    checkBytes('publicKey', c.publicKey, 4096);
+    checkInteger('counter', c.counter);
+    checkInteger('createdAt', c.createdAt);
+    if (!Array.isArray(c.transports) || !c.transports.every((t) => typeof t === 'string')) {
+      throw new TypeError('"transports" expected an array of strings');
+    }
+    const info = this.#foreignKey(
+      () => this.#q.addCredential!.run(c.credentialId, c.accountId, buf(c.publicKey), c.counter, JSON.stringify(c.transports), c.createdAt),
+      c.accountId,
+    );
+    return info.changes === 1;
+  }
+
+  async getCredential(credentialId: string): Promise<CredentialRecord | undefined> {
+    checkString('credentialId', credentialId, 1024);
+    const r = this.#q.getCredential!.get(credentialId) as Row | undefined;
+    return r && credentialOf(r);
+  }
+
+  async listCredentials(accountId: string): Promise<CredentialRecord[]> {
+    checkString('accountId', accountId, ID_MAX);
+    return (this.#q.listCredentials!.all(accountId) as Row[]).map(credentialOf);
+  }
+
+  async updateCredentialCounter(credentialId: string, expected: number, next: number): Promise<boolean> {
+    checkString('credentialId', credentialId, 1024);
+    checkInteger('expected', expected);
+    checkInteger('next', next);
+    return this.#q.casCounter!.run(next, credentialId, expected).changes === 1;
+  }
+
+  async putChallenge(c: ChallengeRecord): Promise<boolean> {
+    checkString('challenge', c.challenge, 1024);
+    checkString('purpose', c.purpose, KIND_MAX);
+    if (c.accountId !== undefined) checkString('accountId', c.accountId, ID_MAX);
+    checkInteger('expiresAt', c.expiresAt);
+    return this.#q.putChallenge!.run(c.challenge, c.purpose, c.accountId ?? null, c.expiresAt).changes === 1;
+  }
+
+  async takeChallenge(challenge: string, now: number): Promise<ChallengeRecord | undefined> {
+    checkString('challenge', challenge, 1024);
+    checkInteger('now', now);
+    const r = this.#q.takeChallenge!.get(challenge) as Row | undefined;
+    if (r === undefined || (r.expires_at as number) <= now) return undefined;
+    const record: ChallengeRecord = { challenge, purpose: r.purpose as string, expiresAt: r.expires_at as number };
+    return r.account_id === null ? record : { ...record, accountId: r.account_id as string };
+  }
+
+  async createSession(token: Uint8Array, session: SessionRecord): Promise<void> {
+    const hash = sessionTokenHash(token);
+    checkString('accountId', session.accountId, ID_MAX);
+    checkInteger('expiresAt', session.expiresAt);
+    this.#foreignKey(() => this.#q.createSession!.run(buf(hash), session.accountId, session.expiresAt), session.accountId);
+  }
+
+  async getSession(token: Uint8Array, now: number): Promise<SessionRecord | undefined> {
+    const hash = sessionTokenHash(token);
+    checkInteger('now', now);
+    const r = this.#q.getSession!.get(buf(hash)) as Row | undefined;
+    if (r === undefined || (r.expires_at as number) <= now) return undefined;
+    return { accountId: r.account_id as string, expiresAt: r.expires_at as number };
+  }
+
+  async deleteSession(token: Uint8Array): Promise<void> {
+    this.#q.deleteSession!.run(buf(sessionTokenHash(token)));
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    checkInteger('now', now);
+    return this.#db.transaction(() => this.#q.expireChallenges!.run(now).changes + this.#q.expireSessions!.run(now).changes)();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #foreignKey<T>(run: () => T, who: string): T {
+    try {
+      return run();
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') unknownAccount(who);
+      throw e;
+    }
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT');
+  const step = db.transaction(() => {
+    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const current = row?.version ?? 0;
+    if (current > SQLITE_MIGRATIONS.length) {
+      throw new SigilError(
+        'E_UNSUPPORTED_VERSION',
+        `The database has schema version ${current}; this server knows up to ${SQLITE_MIGRATIONS.length}. Upgrade the server.`,
+      );
+    }
+    if (current === SQLITE_MIGRATIONS.length) return false;
+    db.exec(SQLITE_MIGRATIONS[current] as string);
+    if (row === undefined) db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(current + 1);
+    else db.prepare('UPDATE schema_version SET version = ?').run(current + 1);
+    return true;
+  });
+  while (step.immediate()) {
+    // one migration per transaction
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The `Store` contract: everything the key directory keeps, behind one small async interface, so
+ * that the embedded SQLite store and a PostgreSQL store for several server processes are
+ * interchangeable. Every implementation passes packages/server/test/store-contract.ts.
+ *
+ * Contract:
+ * - All methods are async and safe to call concurrently; each is atomic (it happens entirely or
+ *   not at all, also across a crash or kill of the process).
+ * - `appendStatement` writes the statement, its log leaf and every Merkle node the leaf completes
+ *   in ONE transaction, and assigns leaf indices 0, 1, 2, ... without gaps or reuse, also with
+ *   several processes appending to the same database. The leaf data is the statement bytes:
+ *   leaf hash = SHA-256(0x00 || bytes) (RFC 9162 §2.1.1). Node (level, index) is the hash of the
+ *   complete subtree over leaves [index * 2^level, (index + 1) * 2^level) (see log/tree-math.ts).
+ * - The log is append-only: nothing deletes or rewrites statements, nodes or checkpoints.
+ * - Bytes in are bytes out: stored values are returned exactly, as fresh `Uint8Array`s that the
+ *   caller may mutate; inputs are copied before the first await.
+ * - Sizes are limited (`StoreLimits`): statements, blobs and mailbox messages above the limit are
+ *   refused with `SigilError('E_LIMIT')` and nothing is written. The store holds ciphertext and
+ *   public data only; it never sees a private key or a plaintext.
+ * - Session tokens are never stored: the store keeps SHA-256(token) and looks sessions up by the
+ *   token the client presents. Challenges are single-use: `takeChallenge` deletes what it returns.
+ * - Times are milliseconds since the epoch, passed in by the caller (`now`), so that expiry is
+ *   decided by the server's clock in one place and is testable.
+ * - Conflicts (an id that exists) are results (`false`), not exceptions; referring to an unknown
+ *   account is `SigilError('E_UNKNOWN_ACCOUNT')`.
+ * - Nothing in the interface is SQLite-specific: no rowids, no synchronous calls, no SQL.
+ */
+
+export type AccountKind = 'user' | 'service';
+
+export interface AccountRecord {
+  /** Account id chosen by the server (for example an email-like handle); 1..256 characters. */
+  readonly id: string;
+  readonly kind: AccountKind;
+  readonly createdAt: number;
+}
+
+export interface NewStatement {
+  readonly accountId: string;
+  /** Statement kind (device certificate, revocation, user-key epoch, ...); 1..64 characters. */
+  readonly kind: string;
+  /** The signed statement, exactly as it will be served and hashed into the log. */
+  readonly bytes: Uint8Array;
+  readonly now: number;
+}
+
+export interface StatementRecord {
+  readonly leafIndex: number;
+  readonly accountId: string;
+  readonly kind: string;
+  readonly bytes: Uint8Array;
+  readonly createdAt: number;
+}
+
+export interface ListStatementsOptions {
+  readonly kind?: string | undefined;
+  /** Only statements with a leaf index greater than this. */
+  readonly afterIndex?: number | undefined;
+  /** At most this many (default and maximum 1000). */
+  readonly limit?: number | undefined;
+}
+
+export interface NodeKey {
+  readonly level: number;
+  readonly index: number;
+}
+
+export interface CheckpointRecord {
+  readonly size: number;
+  /** The signed note (c2sp.org/tlog-checkpoint), as served to clients. */
+  readonly note: string;
+  readonly createdAt: number;
+}
+
+export interface BlobRecord {
+  readonly ownerId: string;
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly updatedAt: number;
+}
+
+export interface MailboxMessage {
+  /** Increasing per store; the order messages were accepted in. */
+  readonly id: number;
+  readonly senderId: string;
+  readonly recipientId: string;
+  readonly bytes: Uint8Array;
+  readonly createdAt: number;
+}
+
+export interface CredentialRecord {
+  /** WebAuthn credential id, base64url. */
+  readonly credentialId: string;
+  readonly accountId: string;
+  /** COSE public key as returned by the authenticator. */
+  readonly publicKey: Uint8Array;
+  /** Signature counter last seen (WebAuthn §6.1.1). */
+  readonly counter: number;
+  readonly transports: readonly string[];
+  readonly createdAt: number;
+}
+
+export interface ChallengeRecord {
+  /** The challenge, base64url; unique. */
+  readonly challenge: string;
+  /** What the challenge is for, e.g. 'webauthn-register'; checked by the caller. */
+  readonly purpose: string;
+  readonly accountId?: string | undefined;
+  readonly expiresAt: number;
+}
+
+export interface SessionRecord {
+  readonly accountId: string;
+  readonly expiresAt: number;
+}
+
+export interface StoreLimits {
+  readonly maxStatementBytes: number;
+  readonly maxBlobBytes: number;
+  readonly maxMessageBytes: number;
+}
+
+export const DEFAULT_STORE_LIMITS: StoreLimits = Object.freeze({
+  maxStatementBytes: 64 * 1024,
+  maxBlobBytes: 1024 * 1024,
+  maxMessageBytes: 1024 * 1024,
+});
+
+export interface Store {
+  readonly limits: StoreLimits;
+
+  // Accounts
+  /** Creates the account; `false` if the id exists. */
+  createAccount(account: AccountRecord): Promise<boolean>;
+  getAccount(id: string): Promise<AccountRecord | undefined>;
+
+  // Statements and the log
+  /**
+   * Appends a statement and its log leaf in one transaction; returns the stored record with its
+   * leaf index. @throws SigilError `E_UNKNOWN_ACCOUNT`, `E_LIMIT`.
+   */
+  appendStatement(statement: NewStatement): Promise<StatementRecord>;
+  getStatement(leafIndex: number): Promise<StatementRecord | undefined>;
+  listStatements(accountId: string, options?: ListStatementsOptions): Promise<StatementRecord[]>;
+  /** Number of leaves in the log (= number of statements). */
+  treeSize(): Promise<number>;
+  /**
+   * The hashes of the given complete-subtree nodes, in order, read from one consistent view.
+   * Every key must be a node of the current tree: a missing one is a bug and throws an Error.
+   */
+  getNodeHashes(keys: readonly NodeKey[]): Promise<Uint8Array[]>;
+
+  // Checkpoints
+  /** Stores a signed checkpoint unless one of that size exists; returns the one stored. */
+  putCheckpoint(checkpoint: CheckpointRecord): Promise<CheckpointRecord>;
+  latestCheckpoint(): Promise<CheckpointRecord | undefined>;
+  getCheckpoint(size: number): Promise<CheckpointRecord | undefined>;
+
+  // Blobs (key backups, escrow shares): ciphertext, one per (owner, name), replaced on put
+  /** @throws SigilError `E_UNKNOWN_ACCOUNT`, `E_LIMIT`. */
+  putBlob(blob: BlobRecord): Promise<void>;
+  getBlob(ownerId: string, name: string): Promise<BlobRecord | undefined>;
+  /** `false` if there was none. */
+  deleteBlob(ownerId: string, name: string): Promise<boolean>;
+
+  // Mailbox (store-and-forward of ciphertext between accounts)
+  /** @throws SigilError `E_UNKNOWN_ACCOUNT` (sender or recipient), `E_LIMIT`. */
+  postMessage(message: Omit<MailboxMessage, 'id'>): Promise<MailboxMessage>;
+  /** Messages to `recipientId` with id > `afterId`, oldest first, at most `limit` (max 1000). */
+  listMessages(recipientId: string, options?: { afterId?: number | undefined; limit?: number | undefined }): Promise<MailboxMessage[]>;
+  /** Deletes a message addressed to `recipientId`; `false` if there was none. */
+  deleteMessage(recipientId: string, id: number): Promise<boolean>;
+
+  // WebAuthn credentials
+  /** `false` if the credential id exists. @throws SigilError `E_UNKNOWN_ACCOUNT`. */
+  addCredential(credential: CredentialRecord): Promise<boolean>;
+  getCredential(credentialId: string): Promise<CredentialRecord | undefined>;
+  listCredentials(accountId: string): Promise<CredentialRecord[]>;
+  /**
+   * Compare-and-set of the signature counter: sets it to `next` only if it is still `expected`,
+   * so two concurrent sign-ins cannot both pass with the same counter. `false` otherwise.
+   */
+  updateCredentialCounter(credentialId: string, expected: number, next: number): Promise<boolean>;
+
+  // Challenges (single use)
+  /** `false` if the challenge exists. */
+  putChallenge(challenge: ChallengeRecord): Promise<boolean>;
+  /** Deletes and returns the challenge if it exists and `now < expiresAt`; else `undefined`. */
+  takeChallenge(challenge: string, now: number): Promise<ChallengeRecord | undefined>;
+
+  // Sessions (only SHA-256 of the token is stored)
+  /** @throws SigilError `E_UNKNOWN_ACCOUNT`. @throws RangeError if the token is shorter than 16 bytes. */
+  createSession(token: Uint8Array, session: SessionRecord): Promise<void>;
+  /** The session of this token if it exists and `now < expiresAt`. */
+  getSession(token: Uint8Array, now: number): Promise<SessionRecord | undefined>;
+  deleteSession(token: Uint8Array): Promise<void>;
+  /** Removes expired challenges and sessions; returns how many rows went. */
+  deleteExpired(now: number): Promise<number>;
+
+  /** Closes the store; later calls reject. Closing twice is not an error. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,291 @@
+// The Store contract suite (packages/server/src/store/store.ts). Every implementation runs it:
+// SQLite here (sqlite-store.test.ts), PostgreSQL when it comes. The factory gives a fresh, empty
+// store for each test and, where the implementation persists, a way to reopen the same data.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SigilError } from '@sigil/sdk';
+import { leafHash, nodeHash, type Store } from '@sigil/server';
+
+export interface StoreTarget {
+  readonly store: Store;
+  /** Closes and reopens the same database (omit for stores that do not persist). */
+  readonly reopen?: (() => Promise<Store>) | undefined;
+  /** Every byte the store has written (for "the token is not stored" checks); optional. */
+  readonly rawBytes?: (() => Promise<Uint8Array>) | undefined;
+  readonly cleanup: () => Promise<void>;
+}
+
+const enc = new TextEncoder();
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (SigilError.is(e)) return e.code;
+    return (e as Error).constructor.name;
+  }
+}
+
+export function describeStoreContract(name: string, factory: () => Promise<StoreTarget>): void {
+  describe(`Store contract: ${name}`, () => {
+    let t: StoreTarget;
+    let store: Store;
+    beforeEach(async () => {
+      t = await factory();
+      store = t.store;
+      await store.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+      await store.createAccount({ id: 'bob', kind: 'service', createdAt: 2 });
+    });
+    afterEach(async () => {
+      await store.close();
+      await t.cleanup();
+    });
+
+    describe('accounts', () => {
+      it('creates once, reads back, and reports a taken id as false', async () => {
+        expect(await store.getAccount('alice')).toEqual({ id: 'alice', kind: 'user', createdAt: 1 });
+        expect(await store.createAccount({ id: 'alice', kind: 'service', createdAt: 9 })).toBe(false);
+        expect(await store.getAccount('alice')).toEqual({ id: 'alice', kind: 'user', createdAt: 1 });
+        expect(await store.getAccount('carol')).toBeUndefined();
+      });
+      it('rejects misuse with TypeError/RangeError', async () => {
+        expect(await codeOf(store.createAccount({ id: '', kind: 'user', createdAt: 1 }))).toBe('RangeError');
+        expect(await codeOf(store.createAccount({ id: 'x'.repeat(257), kind: 'user', createdAt: 1 }))).toBe('RangeError');
+        expect(await codeOf(store.createAccount({ id: 'x', kind: 'admin' as 'user', createdAt: 1 }))).toBe('TypeError');
+        expect(await codeOf(store.createAccount({ id: 'x', kind: 'user', createdAt: -1 }))).toBe('RangeError');
+      });
+    });
+
+    describe('statements and the log', () => {
+      it('appends with consecutive leaf indices, bytes in = bytes out', async () => {
+        const bytes = [enc.encode('s0'), new Uint8Array(0), Uint8Array.of(0, 255, 0)];
+        for (let i = 0; i < bytes.length; i++) {
+          const rec = await store.appendStatement({ accountId: i === 1 ? 'bob' : 'alice', kind: 'device', bytes: bytes[i]!, now: 10 + i });
+          expect(rec.leafIndex).toBe(i);
+        }
+        expect(await store.treeSize()).toBe(3);
+        const got = await store.getStatement(2);
+        expect(got).toEqual({ leafIndex: 2, accountId: 'alice', kind: 'device', bytes: bytes[2], createdAt: 12 });
+        got!.bytes[0] = 9; // the caller owns what it got
+        expect((await store.getStatement(2))!.bytes).toEqual(bytes[2]);
+        expect(await store.getStatement(3)).toBeUndefined();
+        expect((await store.listStatements('alice')).map((s) => s.leafIndex)).toEqual([0, 2]);
+        expect((await store.listStatements('bob')).map((s) => hex(s.bytes))).toEqual(['']);
+      });
+      it('copies the input before storing it', async () => {
+        const bytes = enc.encode('original');
+        const p = store.appendStatement({ accountId: 'alice', kind: 'k', bytes, now: 1 });
+        bytes.fill(0);
+        await p;
+        expect(new TextDecoder().decode((await store.getStatement(0))!.bytes)).toBe('original');
+      });
+      it('filters statements by kind, index and limit', async () => {
+        for (let i = 0; i < 10; i++) {
+          await store.appendStatement({ accountId: 'alice', kind: i % 2 ? 'odd' : 'even', bytes: Uint8Array.of(i), now: 1 });
+        }
+        expect((await store.listStatements('alice', { kind: 'odd' })).map((s) => s.leafIndex)).toEqual([1, 3, 5, 7, 9]);
+        expect((await store.listStatements('alice', { afterIndex: 6 })).map((s) => s.leafIndex)).toEqual([7, 8, 9]);
+        expect((await store.listStatements('alice', { limit: 2, afterIndex: 2, kind: 'even' })).map((s) => s.leafIndex)).toEqual([4, 6]);
+      });
+      it('writes the leaf hash and every completed node with the statement', async () => {
+        const data = Array.from({ length: 7 }, (_, i) => enc.encode(`leaf ${i}`));
+        for (const bytes of data) await store.appendStatement({ accountId: 'alice', kind: 'k', bytes, now: 1 });
+        const leaves = data.map(leafHash);
+        const [l0, l1, l2, l3, l4, l5, l6] = await store.getNodeHashes(leaves.map((_, index) => ({ level: 0, index })));
+        expect([l0, l1, l2, l3, l4, l5, l6].map((h) => hex(h!))).toEqual(leaves.map(hex));
+        const n01 = nodeHash(leaves[0]!, leaves[1]!);
+        const n23 = nodeHash(leaves[2]!, leaves[3]!);
+        const n45 = nodeHash(leaves[4]!, leaves[5]!);
+        const got = await store.getNodeHashes([
+          { level: 1, index: 0 },
+          { level: 1, index: 1 },
+          { level: 1, index: 2 },
+          { level: 2, index: 0 },
+        ]);
+        expect(got.map(hex)).toEqual([n01, n23, n45, nodeHash(n01, n23)].map(hex));
+        // Node (1, 3) and (2, 1) are not complete yet: asking for them is a bug.
+        await expect(store.getNodeHashes([{ level: 1, index: 3 }])).rejects.toThrow();
+        await expect(store.getNodeHashes([{ level: 2, index: 1 }])).rejects.toThrow();
+      });
+      it('refuses unknown accounts and oversize statements, writing nothing', async () => {
+        expect(await codeOf(store.appendStatement({ accountId: 'carol', kind: 'k', bytes: Uint8Array.of(1), now: 1 }))).toBe(
+          'E_UNKNOWN_ACCOUNT',
+        );
+        const big = new Uint8Array(store.limits.maxStatementBytes + 1);
+        expect(await codeOf(store.appendStatement({ accountId: 'alice', kind: 'k', bytes: big, now: 1 }))).toBe('E_LIMIT');
+        expect(await store.treeSize()).toBe(0);
+        expect(await store.listStatements('alice')).toEqual([]);
+        const ok = await store.appendStatement({ accountId: 'alice', kind: 'k', bytes: big.subarray(1), now: 1 });
+        expect(ok.leafIndex).toBe(0);
+      });
+      it('assigns distinct, gapless indices to concurrent appends', async () => {
+        const recs = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => store.appendStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(i), now: 1 })),
+        );
+        expect(recs.map((r) => r.leafIndex).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+        for (const r of recs) expect((await store.getStatement(r.leafIndex))!.bytes).toEqual(r.bytes);
+        expect(await store.treeSize()).toBe(50);
+      });
+    });
+
+    describe('checkpoints', () => {
+      it('keeps the first checkpoint of each size and returns the latest', async () => {
+        expect(await store.latestCheckpoint()).toBeUndefined();
+        expect(await store.putCheckpoint({ size: 3, note: 'three', createdAt: 5 })).toEqual({ size: 3, note: 'three', createdAt: 5 });
+        expect(await store.putCheckpoint({ size: 3, note: 'other three', createdAt: 6 })).toEqual({ size: 3, note: 'three', createdAt: 5 });
+        await store.putCheckpoint({ size: 7, note: 'seven', createdAt: 7 });
+        await store.putCheckpoint({ size: 5, note: 'five', createdAt: 8 });
+        expect((await store.latestCheckpoint())?.note).toBe('seven');
+        expect((await store.getCheckpoint(5))?.note).toBe('five');
+        expect(await store.getCheckpoint(4)).toBeUndefined();
+      });
+    });
+
+    describe('blobs', () => {
+      it('puts, replaces, reads and deletes per (owner, name)', async () => {
+        await store.putBlob({ ownerId: 'alice', name: 'backup', bytes: Uint8Array.of(1, 2), updatedAt: 1 });
+        await store.putBlob({ ownerId: 'bob', name: 'backup', bytes: Uint8Array.of(3), updatedAt: 1 });
+        await store.putBlob({ ownerId: 'alice', name: 'backup', bytes: Uint8Array.of(4, 5, 6), updatedAt: 2 });
+        expect(await store.getBlob('alice', 'backup')).toEqual({ ownerId: 'alice', name: 'backup', bytes: Uint8Array.of(4, 5, 6), updatedAt: 2 });
+        expect((await store.getBlob('bob', 'backup'))?.bytes).toEqual(Uint8Array.of(3));
+        expect(await store.deleteBlob('alice', 'backup')).toBe(true);
+        expect(await store.deleteBlob('alice', 'backup')).toBe(false);
+        expect(await store.getBlob('alice', 'backup')).toBeUndefined();
+      });
+      it('enforces the size limit and the owner', async () => {
+        const big = new Uint8Array(store.limits.maxBlobBytes + 1);
+        expect(await codeOf(store.putBlob({ ownerId: 'alice', name: 'b', bytes: big, updatedAt: 1 }))).toBe('E_LIMIT');
+        expect(await codeOf(store.putBlob({ ownerId: 'carol', name: 'b', bytes: Uint8Array.of(1), updatedAt: 1 }))).toBe('E_UNKNOWN_ACCOUNT');
+        expect(await store.getBlob('alice', 'b')).toBeUndefined();
+      });
+    });
+
+    describe('mailbox', () => {
+      it('delivers in order to the recipient only, pages, and deletes only the recipient’s own', async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          ids.push((await store.postMessage({ senderId: 'bob', recipientId: 'alice', bytes: Uint8Array.of(i), createdAt: i })).id);
+        }
+        await store.postMessage({ senderId: 'alice', recipientId: 'bob', bytes: Uint8Array.of(9), createdAt: 9 });
+        expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+        const all = await store.listMessages('alice');
+        expect(all.map((m) => m.bytes[0])).toEqual([0, 1, 2, 3, 4]);
+        expect(all.every((m) => m.senderId === 'bob' && m.recipientId === 'alice')).toBe(true);
+        expect((await store.listMessages('alice', { afterId: ids[1], limit: 2 })).map((m) => m.bytes[0])).toEqual([2, 3]);
+        expect(await store.deleteMessage('bob', ids[0]!)).toBe(false);
+        expect(await store.deleteMessage('alice', ids[0]!)).toBe(true);
+        expect((await store.listMessages('alice')).length).toBe(4);
+      });
+      it('enforces the size limit and both accounts', async () => {
+        const big = new Uint8Array(store.limits.maxMessageBytes + 1);
+        expect(await codeOf(store.postMessage({ senderId: 'bob', recipientId: 'alice', bytes: big, createdAt: 1 }))).toBe('E_LIMIT');
+        expect(await codeOf(store.postMessage({ senderId: 'bob', recipientId: 'carol', bytes: Uint8Array.of(1), createdAt: 1 }))).toBe(
+          'E_UNKNOWN_ACCOUNT',
+        );
+        expect(await codeOf(store.postMessage({ senderId: 'carol', recipientId: 'bob', bytes: Uint8Array.of(1), createdAt: 1 }))).toBe(
+          'E_UNKNOWN_ACCOUNT',
+        );
+        expect(await store.listMessages('alice')).toEqual([]);
+        expect(await store.listMessages('bob')).toEqual([]);
+      });
+    });
+
+    describe('WebAuthn credentials', () => {
+      const cred = {
+        credentialId: 'Y3JlZC0x',
+        accountId: 'alice',
+        publicKey: Uint8Array.of(0xa5, 1, 2),
+        counter: 7,
+        transports: ['usb', 'nfc'],
+        createdAt: 3,
+      };
+      it('adds once, reads back, lists per account', async () => {
+        expect(await store.addCredential(cred)).toBe(true);
+        expect(await store.addCredential({ ...cred, accountId: 'bob' })).toBe(false);
+        expect(await store.getCredential(cred.credentialId)).toEqual(cred);
+        expect(await store.listCredentials('alice')).toEqual([cred]);
+        expect(await store.listCredentials('bob')).toEqual([]);
+        expect(await codeOf(store.addCredential({ ...cred, credentialId: 'other', accountId: 'carol' }))).toBe('E_UNKNOWN_ACCOUNT');
+      });
+      it('updates the signature counter by compare-and-set only', async () => {
+        await store.addCredential(cred);
+        expect(await store.updateCredentialCounter(cred.credentialId, 7, 8)).toBe(true);
+        expect(await store.updateCredentialCounter(cred.credentialId, 7, 9)).toBe(false);
+        expect((await store.getCredential(cred.credentialId))?.counter).toBe(8);
+        const both = await Promise.all([
+          store.updateCredentialCounter(cred.credentialId, 8, 9),
+          store.updateCredentialCounter(cred.credentialId, 8, 9),
+        ]);
+        expect(both.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('challenges', () => {
+      it('are single use and expire', async () => {
+        expect(await store.putChallenge({ challenge: 'c1', purpose: 'register', accountId: 'alice', expiresAt: 100 })).toBe(true);
+        expect(await store.putChallenge({ challenge: 'c1', purpose: 'register', expiresAt: 200 })).toBe(false);
+        await store.putChallenge({ challenge: 'c2', purpose: 'login', expiresAt: 100 });
+        expect(await store.takeChallenge('c1', 99)).toEqual({ challenge: 'c1', purpose: 'register', accountId: 'alice', expiresAt: 100 });
+        expect(await store.takeChallenge('c1', 99)).toBeUndefined();
+        expect(await store.takeChallenge('c2', 100)).toBeUndefined(); // expired
+        expect(await store.takeChallenge('nope', 1)).toBeUndefined();
+      });
+    });
+
+    describe('sessions', () => {
+      const token = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 + i);
+      it('are found by token until they expire, and can be deleted', async () => {
+        await store.createSession(token, { accountId: 'alice', expiresAt: 500 });
+        expect(await store.getSession(token, 499)).toEqual({ accountId: 'alice', expiresAt: 500 });
+        expect(await store.getSession(token, 500)).toBeUndefined();
+        const other = token.slice();
+        other[31]! ^= 1;
+        expect(await store.getSession(other, 1)).toBeUndefined();
+        await store.deleteSession(token);
+        expect(await store.getSession(token, 1)).toBeUndefined();
+        expect(await codeOf(store.createSession(token.subarray(0, 15), { accountId: 'alice', expiresAt: 1 }))).toBe('RangeError');
+        expect(await codeOf(store.createSession(token, { accountId: 'carol', expiresAt: 1 }))).toBe('E_UNKNOWN_ACCOUNT');
+      });
+      it('store a hash of the token, never the token', async () => {
+        await store.createSession(token, { accountId: 'alice', expiresAt: 500 });
+        if (t.rawBytes === undefined) return;
+        const raw = Buffer.from(await t.rawBytes());
+        expect(raw.indexOf(Buffer.from(token))).toBe(-1);
+        expect(raw.indexOf(Buffer.from(token.subarray(0, 16)))).toBe(-1);
+      });
+      it('deleteExpired removes expired challenges and sessions only', async () => {
+        await store.createSession(token, { accountId: 'alice', expiresAt: 50 });
+        await store.createSession(token.map((b) => b ^ 0xff), { accountId: 'alice', expiresAt: 150 });
+        await store.putChallenge({ challenge: 'old', purpose: 'p', expiresAt: 50 });
+        await store.putChallenge({ challenge: 'new', purpose: 'p', expiresAt: 150 });
+        expect(await store.deleteExpired(100)).toBe(2);
+        expect(await store.getSession(token.map((b) => b ^ 0xff), 100)).toBeDefined();
+        expect(await store.takeChallenge('new', 100)).toBeDefined();
+      });
+    });
+
+    describe('persistence', () => {
+      it('keeps everything across close and reopen', async () => {
+        if (t.reopen === undefined) return;
+        await store.appendStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(1), now: 1 });
+        await store.appendStatement({ accountId: 'bob', kind: 'k', bytes: Uint8Array.of(2), now: 1 });
+        await store.putCheckpoint({ size: 2, note: 'n', createdAt: 1 });
+        await store.putBlob({ ownerId: 'alice', name: 'b', bytes: Uint8Array.of(3), updatedAt: 1 });
+        const root = (await store.getNodeHashes([{ level: 1, index: 0 }]))[0]!;
+        store = await t.reopen();
+        expect(await store.treeSize()).toBe(2);
+        expect((await store.getStatement(1))?.bytes).toEqual(Uint8Array.of(2));
+        expect((await store.getNodeHashes([{ level: 1, index: 0 }]))[0]).toEqual(root);
+        expect((await store.latestCheckpoint())?.note).toBe('n');
+        expect((await store.getBlob('alice', 'b'))?.bytes).toEqual(Uint8Array.of(3));
+        expect((await store.appendStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(4), now: 1 })).leafIndex).toBe(2);
+      });
+      it('rejects calls after close; closing twice is fine', async () => {
+        await store.close();
+        await store.close();
+        await expect(store.treeSize()).rejects.toThrow();
+      });
+    });
+  });
+}

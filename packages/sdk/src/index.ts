@@ -61,6 +61,12 @@ export {
   STATEMENT_SIGNATURE_CONTEXT,
   ROOT_TYPES,
   PROOF_TYPES,
+  USER_KEY_WRAP_LENGTH,
+  generateUserKey,
+  createUserKeyEpoch,
+  openUserKeyWrap,
+  openPreviousUserKey,
+  importUserKey,
 } from './identity/index.js';
 export type {
   Statement,
@@ -89,4 +95,7 @@ export type {
   RevokedDevice,
   UserKeyEpoch,
   VerifyStatementOptions,
+  UserKeyPair,
+  CreateUserKeyEpochOptions,
+  CreatedUserKeyEpoch,
 } from './identity/index.js';

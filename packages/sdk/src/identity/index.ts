@@ -46,3 +46,12 @@ export type {
   UserKeyEpoch,
   VerifyStatementOptions,
 } from './account-state.js';
+export {
+  USER_KEY_WRAP_LENGTH,
+  generateUserKey,
+  createUserKeyEpoch,
+  openUserKeyWrap,
+  openPreviousUserKey,
+  importUserKey,
+} from './user-key.js';
+export type { UserKeyPair, CreateUserKeyEpochOptions, CreatedUserKeyEpoch } from './user-key.js';

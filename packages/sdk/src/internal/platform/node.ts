@@ -2,9 +2,19 @@
 // createCipheriv) wrapped in promises: they avoid WebCrypto's per-call key import and thread
 // hop, which is what makes HPKE here about 8x faster than @hpke/core (scripts/bench).
 // Selected as "#platform" under the "node" export condition (packages/sdk/package.json).
-import { createCipheriv, createDecipheriv, createECDH, createHmac, createSecretKey, randomBytes as nodeRandomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHmac,
+  createPublicKey,
+  createSecretKey,
+  randomBytes as nodeRandomBytes,
+  verify as nodeVerify,
+} from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SigilError } from '../../errors.js';
+import { toBase64Url } from '../bytes.js';
 import type { AesGcmKey, CryptoPlatform, EcdhKeyPair, HashName } from './types.js';
 
 const TAG_LENGTH = 16;
@@ -95,5 +105,15 @@ export const platform: CryptoPlatform = {
     const ecdh = createECDH('prime256v1');
     ecdh.setPrivateKey(privateKey);
     return ecdhKeyPair(ecdh, Uint8Array.from(publicKey));
+  },
+
+  async verifyEcdsaP256(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    if (signature.length !== 64) return false;
+    // JWK rather than a hand-built SubjectPublicKeyInfo: no ASN.1 written here.
+    const key = createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: toBase64Url(publicKey.subarray(1, 33)), y: toBase64Url(publicKey.subarray(33, 65)) },
+      format: 'jwk',
+    });
+    return nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
   },
 };

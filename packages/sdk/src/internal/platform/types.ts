@@ -46,4 +46,9 @@ export interface CryptoPlatform {
    * HPKE DeriveKeyPair (RFC 9180 §7.1.3), i.e. test vectors and deterministic vectors only.
    */
   importEcdhKeyPair(privateKey: Uint8Array, publicKey: Uint8Array): Promise<EcdhKeyPair>;
+  /**
+   * ECDSA P-256 with SHA-256 over `data`: true only if the 64-byte IEEE P1363 signature r || s
+   * verifies under `publicKey`, which the caller has ALREADY validated with checkP256PublicKey.
+   */
+  verifyEcdsaP256(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }

@@ -102,4 +102,11 @@ export const platform: CryptoPlatform = {
     const key = await subtle().importKey('jwk', jwk, ECDH_P256, false, ['deriveBits']);
     return ecdhKeyPair(key, Uint8Array.from(publicKey));
   },
+
+  async verifyEcdsaP256(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    if (signature.length !== 64) return false;
+    const algorithm = { name: 'ECDSA', namedCurve: 'P-256' };
+    const key = await subtle().importKey('raw', buf(publicKey), algorithm, false, ['verify']);
+    return subtle().verify({ name: 'ECDSA', hash: 'SHA-256' }, key, buf(signature), buf(data));
+  },
 };

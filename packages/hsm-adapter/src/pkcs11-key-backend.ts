@@ -83,7 +83,7 @@ interface Connection {
   readonly slot: Buffer;
   readonly sessions: readonly Buffer[];
   readonly free: Buffer[];
-  readonly mechanisms: ReadonlySet<number>;
+  readonly mechanisms: Set<number>;
   readonly hardware: boolean;
   readonly keys: Map<string, KeyEntry>;
   readonly wrappingKeys: Map<string, WrappingEntry>;
@@ -205,7 +205,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
   async generateKeyPair(options: GenerateKeyPairOptions): Promise<KeyRef> {
     const { usage, label } = checkGenerateOptions(options);
     return this.#run('generating a key pair', async ({ conn, session }) => {
-      this.#requireMechanism(conn, pkcs11js.CKM_EC_KEY_PAIR_GEN, 'CKM_EC_KEY_PAIR_GEN');
+      this.#requireMechanism(conn, session, pkcs11js.CKM_EC_KEY_PAIR_GEN, 'CKM_EC_KEY_PAIR_GEN');
       const lib = this.#module.lib;
       const pair = await lib.C_GenerateKeyPairAsync(
         session,
@@ -256,7 +256,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const digest = createHash('sha256').update(data).digest();
     return this.#run('signing', async ({ conn, session }) => {
       const entry = this.#usable(conn, session, ref.id, 'sign');
-      this.#requireMechanism(conn, pkcs11js.CKM_ECDSA, 'CKM_ECDSA');
+      this.#requireMechanism(conn, session, pkcs11js.CKM_ECDSA, 'CKM_ECDSA');
       const lib = this.#module.lib;
       const out = Buffer.alloc(64);
       lib.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, entry.privateHandle);
@@ -284,7 +284,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
     } as Mechanism;
     return this.#run('deriving a shared secret', async ({ conn, session }) => {
       const entry = this.#usable(conn, session, ref.id, 'agree');
-      this.#requireMechanism(conn, pkcs11js.CKM_ECDH1_DERIVE, 'CKM_ECDH1_DERIVE');
+      this.#requireMechanism(conn, session, pkcs11js.CKM_ECDH1_DERIVE, 'CKM_ECDH1_DERIVE');
       const lib = this.#module.lib;
       const secret = this.#asyncCalls
         ? await lib.C_DeriveKeyAsync(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE)
@@ -319,7 +319,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const sig = Buffer.from(signature);
     const point = encodeEcPoint(publicKey);
     return this.#run('verifying a signature', async ({ conn, session }) => {
-      this.#requireMechanism(conn, pkcs11js.CKM_ECDSA, 'CKM_ECDSA');
+      this.#requireMechanism(conn, session, pkcs11js.CKM_ECDSA, 'CKM_ECDSA');
       const lib = this.#module.lib;
       const key = lib.C_CreateObject(session, verifyKeyTemplate(point));
       try {
@@ -417,8 +417,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const idBytes = randomBytes(16);
     const id = idBytes.toString('hex');
     return this.#run('generating a wrapping key', async ({ conn, session }) => {
-      this.#requireMechanism(conn, pkcs11js.CKM_AES_KEY_GEN, 'CKM_AES_KEY_GEN');
-      this.#requireMechanism(conn, pkcs11js.CKM_AES_GCM, 'CKM_AES_GCM');
+      this.#requireMechanism(conn, session, pkcs11js.CKM_AES_KEY_GEN, 'CKM_AES_KEY_GEN');
+      this.#requireMechanism(conn, session, pkcs11js.CKM_AES_GCM, 'CKM_AES_GCM');
       const handle = await this.#module.lib.C_GenerateKeyAsync(
         session,
         { mechanism: pkcs11js.CKM_AES_KEY_GEN },
@@ -674,12 +674,23 @@ export class Pkcs11KeyBackend implements KeyBackend {
     }
   }
 
-  #requireMechanism(conn: Connection, mechanism: number, name: string): void {
-    if (!conn.mechanisms.has(mechanism)) {
-      throw new SigilError('E_HSM_MECHANISM', `Token "${this.#token}" does not support ${name}, which Sigil needs.`, {
-        detail: name,
-      });
+  /**
+   * Checks the token's mechanism list (read at connect). On a miss, asks the token again
+   * through this session: the list may be stale because the module was re-initialized under
+   * us, and then the session call fails with a CKR that makes #run reconnect.
+   */
+  #requireMechanism(conn: Connection, session: Buffer, mechanism: number, name: string): void {
+    if (conn.mechanisms.has(mechanism)) return;
+    const lib = this.#module.lib;
+    lib.C_GetSessionInfo(session);
+    const now = lib.C_GetMechanismList(conn.slot);
+    if (now.includes(mechanism)) {
+      conn.mechanisms.add(mechanism);
+      return;
     }
+    throw new SigilError('E_HSM_MECHANISM', `Token "${this.#token}" does not support ${name}, which Sigil needs.`, {
+      detail: name,
+    });
   }
 
   // ---- keys ----
@@ -800,7 +811,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const entry = this.#lookupWrapping(conn, session, id);
     if (entry === undefined) throw notFound(id);
     if (entry.violation !== undefined) throw new SigilError('E_KEY_POLICY', entry.violation);
-    this.#requireMechanism(conn, pkcs11js.CKM_AES_GCM, 'CKM_AES_GCM');
+    this.#requireMechanism(conn, session, pkcs11js.CKM_AES_GCM, 'CKM_AES_GCM');
     return entry;
   }
 

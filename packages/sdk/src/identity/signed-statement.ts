@@ -44,7 +44,7 @@ const DER_SIG = { min: 8, max: 72 } as const;
 
 /**
  * SHA-256 of the statement bytes: the statement's identity, the `prev` link of the next
- * statement, and the WebAuthn challenge for a root's signature (§5, §6.2).
+ * statement, and the WebAuthn challenge for a root's signature (§3.3, §6.2).
  *
  * @example
  * ```ts

@@ -32,6 +32,12 @@ import { checkBytes, checkInteger, checkString, clampLimit, sessionTokenHash } f
 
 export interface SqliteStoreOptions {
   readonly limits?: Partial<StoreLimits> | undefined;
+  /**
+   * UNSAFE for a live directory: `synchronous=OFF`, so the last commits before a power loss (not
+   * a process crash) may vanish while the log had already signed over them. For bulk loads and
+   * benchmarks only; the default, FULL, is what the crash test and the contract assume.
+   */
+  readonly unsafeSkipFsync?: boolean | undefined;
 }
 
 type Row = Record<string, unknown>;
@@ -109,7 +115,7 @@ export class SqliteStore implements Store {
     this.#db = db;
     try {
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      db.pragma(options.unsafeSkipFsync === true ? 'synchronous = OFF' : 'synchronous = FULL');
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       migrate(db);

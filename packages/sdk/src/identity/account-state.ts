@@ -2,7 +2,8 @@
 // authenticated (signature by a key the state so far authorises) before anything it says is used.
 import { SigilError, type SigilErrorCode } from '../errors.js';
 import { equalConstantTime } from '../internal/bytes.js';
-import { importP256PublicKey, keyIdOf } from '../internal/p256.js';
+import { verifyP1363 } from '../internal/ecdsa.js';
+import { keyIdOf } from '../internal/p256.js';
 import {
   decodeSignedStatement,
   statementHash,
@@ -196,14 +197,7 @@ async function checkSignature(
 
   if (webauthnRoot === undefined) {
     if (signed.proof.type !== 'ecdsa') throw proofError('signature', 'The statement carries the wrong kind of signature for its signer.');
-    const subtle = globalThis.crypto.subtle;
-    const key = await importP256PublicKey(subtle, publicKey, 'ECDSA');
-    const ok = await subtle.verify(
-      { name: 'ECDSA', hash: 'SHA-256' },
-      key,
-      signed.proof.signature as Uint8Array<ArrayBuffer>,
-      statementSignatureInput(signed.statementBytes) as Uint8Array<ArrayBuffer>,
-    );
+    const ok = await verifyP1363(publicKey, statementSignatureInput(signed.statementBytes), signed.proof.signature);
     if (!ok) throw proofError('signature', 'The statement signature does not verify.');
     return;
   }

@@ -1,9 +1,9 @@
 // Signed statements: the unit that is stored, logged and served (docs/STATEMENTS.md §6).
 // `u32 length || statement || proof`, where the proof is an ECDSA P-256 signature over the
 // domain-separated statement bytes, or a WebAuthn assertion whose challenge is SHA-256(statement).
-import { p256 } from '@noble/curves/nist.js';
 import type { KeyBackend, KeyRef } from '../key-backend.js';
-import { concatBytes, equalConstantTime } from '../internal/bytes.js';
+import { concatBytes } from '../internal/bytes.js';
+import { derToP1363 } from '../internal/ecdsa.js';
 import { decodeStatement, encodeStatement, STATEMENT_LIMITS, type Statement } from './statement.js';
 import { Reader, Writer, encodeUtf8, formatError } from './wire.js';
 import type { WebAuthnAssertion } from './webauthn.js';
@@ -191,11 +191,5 @@ function lengthIn(n: number, range: { min: number; max: number }, what: string):
 
 /** ECDSA-Sig-Value in DER (RFC 3279 §2.2.3), strict: the one encoding noble re-encodes. */
 function checkStrictDer(der: Uint8Array): void {
-  let ok = false;
-  try {
-    ok = equalConstantTime(p256.Signature.fromBytes(der, 'der').toBytes('der'), der);
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw formatError('signature is not strict DER');
+  if (derToP1363(der) === undefined) throw formatError('signature is not strict DER');
 }

@@ -1,12 +1,11 @@
 // Verifying a WebAuthn assertion the way a relying party does (W3C WebAuthn Level 3 §7.2,
 // "Verifying an Authentication Assertion"), for statements signed by a WebAuthn root
-// (docs/STATEMENTS.md §6.2). Composed from WebCrypto (SHA-256, ECDSA verify) and
-// @noble/curves (strict DER parsing of the signature only); no CBOR is parsed, because an
-// assertion's authenticator data needs only its fixed 37-byte prefix (§6.1 of WebAuthn).
-import { p256 } from '@noble/curves/nist.js';
+// (docs/STATEMENTS.md §6.2). Composed from WebCrypto (SHA-256) and internal/ecdsa.ts (the
+// platform seam's ECDSA verify; strict DER to P1363 by @noble/curves). No CBOR is parsed: an
+// assertion's authenticator data needs only its fixed 37-byte prefix (WebAuthn §6.1).
 import { SigilError } from '../errors.js';
 import { concatBytes, equalConstantTime, toBase64Url } from '../internal/bytes.js';
-import { importP256PublicKey } from '../internal/p256.js';
+import { derToP1363, verifyP1363 } from '../internal/ecdsa.js';
 import { decodeUtf8, encodeUtf8 } from './wire.js';
 
 /** What a WebAuthn authenticator returns from `navigator.credentials.get()`, as raw bytes. */
@@ -126,19 +125,11 @@ export async function verifyWebAuthnAssertion(
   }
 
   // §7.2 steps 19–20: the signature over authData || SHA-256(clientDataJSON).
-  let p1363: Uint8Array;
-  try {
-    const sig = p256.Signature.fromBytes(signature, 'der');
-    // Strict DER: the only accepted encoding is the one noble re-encodes (X.690 §10).
-    if (!equalConstantTime(sig.toBytes('der'), signature)) throw new Error('non-canonical DER');
-    p1363 = sig.toBytes('compact');
-  } catch (cause) {
-    throw fail('signature', 'The WebAuthn signature is not a DER ECDSA signature.', cause);
-  }
-  const key = await importP256PublicKey(subtle, options.publicKey, 'ECDSA');
+  // Strict DER only: the one encoding of (r, s) (X.690 §10), converted by @noble/curves.
+  const p1363 = derToP1363(signature);
+  if (p1363 === undefined) throw fail('signature', 'The WebAuthn signature is not a strict DER ECDSA signature.');
   const clientDataHash = new Uint8Array(await subtle.digest('SHA-256', clientDataJSON as Uint8Array<ArrayBuffer>));
-  const signed = concatBytes(authenticatorData, clientDataHash) as Uint8Array<ArrayBuffer>;
-  const ok = await subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, p1363 as Uint8Array<ArrayBuffer>, signed);
+  const ok = await verifyP1363(options.publicKey, concatBytes(authenticatorData, clientDataHash), p1363);
   if (!ok) throw fail('signature', 'The WebAuthn signature does not verify.');
 }
 

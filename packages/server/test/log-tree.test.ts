@@ -3,8 +3,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointVerifier, SigilError, openCheckpoint, verifyConsistency, verifyInclusion } from '@sigil/sdk';
-import type { SqliteStore, TransparencyLog } from '@sigil/server';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import Database from 'better-sqlite3';
+import {
+  CheckpointVerifier,
+  SigilError,
+  WebCryptoKeyBackend,
+  openCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+  type KeyBackend,
+} from '@sigil/sdk';
+import { SqliteStore, TransparencyLog } from '@sigil/server';
 import { memoryLog } from './support/log-fixture.js';
 import { NaiveTree, naiveLeafHash } from './support/naive-merkle.js';
 
@@ -148,5 +159,67 @@ describe('signed checkpoints', () => {
     expect((await store.latestCheckpoint())?.size).toBe(22);
     expect((await store.getCheckpoint(8))?.size).toBe(8);
     await store.close();
+  });
+
+  it('shares one signature between concurrent callers', async () => {
+    const { store } = await memoryLog();
+    const inner = new WebCryptoKeyBackend();
+    const key = await inner.generateKeyPair({ usage: 'sign', label: 'log' });
+    let signatures = 0;
+    const backend: KeyBackend = new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'sign') {
+          return async (...args: Parameters<KeyBackend['sign']>) => {
+            signatures++;
+            return target.sign(...args);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const log = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key } });
+    await store.appendStatement({ accountId: 'alice', kind: 'test', bytes: Uint8Array.of(1), now: 1 });
+    const all = await Promise.all(Array.from({ length: 10 }, () => log.checkpoint()));
+    expect(new Set(all.map((c) => c.note)).size).toBe(1);
+    expect(signatures).toBe(1);
+    await store.close();
+  });
+  it('waits minCheckpointIntervalMs before signing again', async () => {
+    const { store } = await memoryLog();
+    const backend = new WebCryptoKeyBackend();
+    const key = await backend.generateKeyPair({ usage: 'sign', label: 'log' });
+    let clock = 10_000;
+    const log = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key }, now: () => clock, minCheckpointIntervalMs: 1000 });
+    await store.appendStatement({ accountId: 'alice', kind: 'test', bytes: Uint8Array.of(1), now: 1 });
+    expect((await log.checkpoint()).size).toBe(1);
+    await store.appendStatement({ accountId: 'alice', kind: 'test', bytes: Uint8Array.of(2), now: 1 });
+    clock += 999;
+    expect((await log.checkpoint()).size).toBe(1);
+    clock += 1;
+    expect((await log.checkpoint()).size).toBe(2);
+    await store.close();
+  });
+  it('refuses to sign a tree that does not extend its last checkpoint (damaged store)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sigil-log-'));
+    const file = path.join(dir, 'sigil.db');
+    try {
+      const store = new SqliteStore(file);
+      await store.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+      const backend = new WebCryptoKeyBackend();
+      const key = await backend.generateKeyPair({ usage: 'sign', label: 'log' });
+      const log = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key } });
+      for (let i = 0; i < 4; i++) await store.appendStatement({ accountId: 'alice', kind: 'test', bytes: Uint8Array.of(i), now: 1 });
+      await log.checkpoint();
+      const raw = new Database(file);
+      raw.prepare('UPDATE log_nodes SET hash = ? WHERE level = 2 AND idx = 0').run(Buffer.alloc(32, 0xee));
+      raw.close();
+      await store.appendStatement({ accountId: 'alice', kind: 'test', bytes: Uint8Array.of(9), now: 1 });
+      await expect(log.checkpoint()).rejects.toThrow(/refusing to sign/);
+      expect((await store.latestCheckpoint())?.size).toBe(4);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

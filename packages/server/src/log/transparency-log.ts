@@ -1,7 +1,15 @@
 // The server's view of the transparency log: roots, inclusion and consistency proofs computed
 // from the complete-subtree hashes the store keeps (tree-math.ts), and checkpoints signed by the
 // log key through a KeyBackend (a PKCS#11 token, or a software key as the embedded default).
-import { logVerifierKey, signCheckpoint, type KeyBackend, type KeyRef, type LogVerifierKey } from '@sigil/sdk';
+import {
+  logVerifierKey,
+  parseCheckpointText,
+  parseNote,
+  signCheckpoint,
+  type KeyBackend,
+  type KeyRef,
+  type LogVerifierKey,
+} from '@sigil/sdk';
 import type { CheckpointRecord, Store } from '../store/store.js';
 import { consistencyPlan, emptyRootHash, foldRange, inclusionPlan, rangeKeys, type Plan } from './tree-math.js';
 
@@ -17,6 +25,12 @@ export interface TransparencyLogOptions {
   readonly signer: LogSigner;
   /** Clock for checkpoint records; defaults to Date.now. */
   readonly now?: (() => number) | undefined;
+  /**
+   * Do not sign a new checkpoint while the latest is younger than this (ms); default 0: sign
+   * whenever the tree grew. A value > 0 bounds HSM signatures under write load, at the price of
+   * new statements being provable only after the next checkpoint.
+   */
+  readonly minCheckpointIntervalMs?: number | undefined;
 }
 
 function checkSize(name: string, value: number, max: number): void {
@@ -41,12 +55,15 @@ export class TransparencyLog {
   readonly #store: Store;
   readonly #signer: LogSigner;
   readonly #now: () => number;
+  readonly #minInterval: number;
+  #signing: Promise<CheckpointRecord> | undefined;
 
   constructor(store: Store, options: TransparencyLogOptions) {
     this.#store = store;
     this.origin = options.origin;
     this.#signer = options.signer;
     this.#now = options.now ?? Date.now;
+    this.#minInterval = options.minCheckpointIntervalMs ?? 0;
   }
 
   /** The verifier key clients pin (`name+id+key`, c2sp.org/signed-note). */
@@ -88,16 +105,36 @@ export class TransparencyLog {
   }
 
   /**
-   * The latest checkpoint, signing one for the current tree if the log grew since the last.
-   * Concurrent callers may both sign for the same size; the store keeps the first and both get
-   * that one. Never signs a tree smaller than one already signed.
+   * The latest checkpoint, signing one for the current tree if the log grew since the last (and
+   * the last is at least `minCheckpointIntervalMs` old). Concurrent callers in one process share
+   * one signature; across processes the store keeps the first checkpoint of each size.
+   *
+   * Before signing, the new tree is checked to extend the latest signed one (its root at the old
+   * size must be the old root): a log must never sign two inconsistent checkpoints
+   * (c2sp.org/tlog-checkpoint, "Signatures"), so a damaged store stops the log instead of
+   * forking it.
    *
    * @throws SigilError from the key backend (`E_HSM*`, `E_KEY_NOT_FOUND`).
+   * @throws Error if the stored tree does not extend the latest checkpoint (a damaged store).
    */
-  async checkpoint(): Promise<CheckpointRecord> {
+  checkpoint(): Promise<CheckpointRecord> {
+    this.#signing ??= this.#checkpoint().finally(() => {
+      this.#signing = undefined;
+    });
+    return this.#signing;
+  }
+
+  async #checkpoint(): Promise<CheckpointRecord> {
     const size = await this.#store.treeSize();
     const latest = await this.#store.latestCheckpoint();
-    if (latest !== undefined && latest.size >= size) return latest;
+    if (latest !== undefined && (latest.size >= size || this.#now() - latest.createdAt < this.#minInterval)) return latest;
+    if (latest !== undefined && latest.size > 0) {
+      const signed = await parseCheckpointText(parseNote(latest.note).text);
+      const current = await this.rootHash(latest.size);
+      if (Buffer.compare(Buffer.from(current), Buffer.from(signed.rootHash)) !== 0) {
+        throw new Error(`the stored tree does not extend the checkpoint of size ${latest.size}: refusing to sign`);
+      }
+    }
     const rootHash = await this.rootHash(size);
     const note = await signCheckpoint({ origin: this.origin, size, rootHash }, this.#signer.backend, this.#signer.key);
     return this.#store.putCheckpoint({ size, note, createdAt: this.#now() });

@@ -2,6 +2,7 @@
 // WebAuthn root (the soft authenticator), devices certified and revoked, user-key epochs rotated;
 // and every way a directory could serve a wrong history, each detected.
 import { p256 } from '@noble/curves/nist.js';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   SigilError,
@@ -263,6 +264,29 @@ describe('an account rooted at a service key (WebCryptoKeyBackend)', () => {
     await expectProofError(verifyAccountLog([unnamed]), 'signer');
     // A second genesis in the middle of a history.
     await expectProofError(verifyAccountLog([acct.log[0]!, acct.log[0]!]), 'sequence');
+  });
+
+  it('property: any list drawn from three histories verifies only if it is a prefix of one of them', async () => {
+    const fork = new Account({});
+    await fork.genesis('svc@example.org', root, T0 + 2);
+    await fork.certify(root, phone, 'phone');
+    const other = new Account({});
+    await other.genesis('other@example.org', root);
+    await other.certify(root, laptop, 'laptop');
+    const histories = [acct.log, fork.log, other.log];
+    const pool = histories.flat();
+    const isPrefix = (list: Uint8Array[]) => histories.some((h) => list.length <= h.length && list.every((s, i) => s === h[i]));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: pool.length - 1 }), { minLength: 1, maxLength: 9 }), async (picks) => {
+        const list = picks.map((i) => pool[i]!);
+        const outcome = await verifyAccountLog(list).then(
+          () => 'verified',
+          (e: unknown) => (SigilError.is(e, 'E_DIRECTORY_PROOF', 'E_KEY_REVOKED') ? 'rejected' : e),
+        );
+        expect(outcome).toBe(isPrefix(list) ? 'verified' : 'rejected');
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('does not let the caller mutate the returned state', () => {

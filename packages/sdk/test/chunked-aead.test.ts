@@ -180,6 +180,24 @@ describe('Cobblestone-256 misuse', () => {
     await expect(createChunkSealer('k' as unknown as Uint8Array, ctx)).rejects.toBeInstanceOf(TypeError);
   });
 
+  it('sealDetached gives the same bytes as seal, and follows the same rules', async () => {
+    const salt = random(24);
+    const pt = random(2 * 64 + 9);
+    const a = await createChunkSealer(key, ctx, { chunkSize: 64, salt });
+    const b = await createChunkSealer(key, ctx, { chunkSize: 64, salt });
+    for (const [i, last] of [[0, false], [1, false], [2, true]] as const) {
+      const chunk = pt.subarray(i * 64, last ? pt.length : (i + 1) * 64);
+      const whole = await a.seal(chunk, last);
+      const { ciphertext, tag } = await b.sealDetached(chunk, last);
+      expect(ciphertext.length).toBe(chunk.length);
+      expect(tag.length).toBe(CHUNK_TAG_LENGTH);
+      expect(concatBytes(ciphertext, tag)).toEqual(whole);
+    }
+    await expect(b.sealDetached(new Uint8Array(0), true)).rejects.toBeInstanceOf(RangeError);
+    const c = await createChunkSealer(key, ctx, { chunkSize: 64 });
+    await expect(c.sealDetached(new Uint8Array(63), false)).rejects.toBeInstanceOf(RangeError);
+  });
+
   it('a given salt makes encryption deterministic (for vector generation)', async () => {
     const salt = random(24);
     const pt = random(100);

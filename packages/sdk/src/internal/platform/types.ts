@@ -14,6 +14,11 @@ export interface AesGcmKey {
   /** Returns ciphertext || tag (plaintext.length + 16 bytes). */
   seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
   /**
+   * The same encryption with the tag apart: `ciphertext` (plaintext.length bytes) and `tag`
+   * (16 bytes), without copying them into one array (which costs ~25% at 64 KiB on Node).
+   */
+  sealDetached(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }>;
+  /**
    * Returns the plaintext only if the tag verifies.
    * @throws SigilError `E_AUTH_FAILED` if it does not (or the input is shorter than a tag).
    */

@@ -33,6 +33,11 @@ class WebAesGcmKey implements AesGcmKey {
     );
   }
 
+  async sealDetached(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }> {
+    const sealed = await this.seal(nonce, plaintext, aad);
+    return { ciphertext: sealed.subarray(0, plaintext.length), tag: sealed.subarray(plaintext.length) };
+  }
+
   async open(nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     if (ciphertext.length < TAG_LENGTH) throw new SigilError('E_AUTH_FAILED', 'Decryption failed.');
     try {

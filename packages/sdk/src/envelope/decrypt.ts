@@ -4,10 +4,9 @@
 import { SigilError } from '../errors.js';
 import type { KeyBackend, KeyRef } from '../key-backend.js';
 import { assertBytes, copyBytes, equalConstantTime, toHex } from '../internal/bytes.js';
-import { keyIdOf } from '../internal/p256.js';
 import { openBase } from '../internal/hpke.js';
 import { CHUNK_HEADER_LENGTH, CHUNK_TAG_LENGTH, createChunkOpener, type ChunkOpener } from '../internal/chunked-aead.js';
-import { payloadContext, stanzaAad, stanzaInfo, verifyHeaderSignature } from './binding.js';
+import { keyIdBytes, payloadContext, stanzaAad, stanzaInfo, verifyHeaderSignature } from './binding.js';
 import { CONTENT_KEY_LENGTH, MAX_CHUNK_COUNT, PREAMBLE_LENGTH, SIGNATURE_LENGTH } from './format.js';
 import { decodeHeader, readPreamble } from './header.js';
 
@@ -124,7 +123,7 @@ export async function openHeader(
     return {
       opener,
       chunkSize: header.chunkSize,
-      sender: { keyId: await keyIdOf(header.senderPublicKey), publicKey: header.senderPublicKey },
+      sender: { keyId: toHex(await keyIdBytes(header.senderPublicKey)), publicKey: header.senderPublicKey },
       recipient: { keyId: toHex(stanza.keyId), epoch: stanza.epoch },
     };
   } finally {

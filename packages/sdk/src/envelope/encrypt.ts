@@ -2,11 +2,11 @@
 // preparation it shares with `encryptStream`.
 import { SigilError } from '../errors.js';
 import type { KeyBackend, KeyRef } from '../key-backend.js';
-import { assertBytes, concatBytes, copyBytes, fromHex } from '../internal/bytes.js';
-import { checkP256PublicKey, keyIdOf } from '../internal/p256.js';
+import { assertBytes, concatBytes, copyBytes, toHex } from '../internal/bytes.js';
+import { checkP256PublicKey } from '../internal/p256.js';
 import { sealBase } from '../internal/hpke.js';
 import { createChunkSealer, type ChunkSealer } from '../internal/chunked-aead.js';
-import { payloadContext, randomBytes, signatureInput, stanzaAad, stanzaInfo } from './binding.js';
+import { keyIdBytes, payloadContext, randomBytes, signatureInput, stanzaAad, stanzaInfo } from './binding.js';
 import { CONTENT_KEY_LENGTH, DEFAULT_CHUNK_SIZE, MAX_CHUNK_COUNT, MAX_RECIPIENTS, SIGNATURE_LENGTH, isValidChunkSize } from './format.js';
 import { compareBytes, encodeHeader, encodePreamble, type RecipientStanza } from './header.js';
 
@@ -73,7 +73,8 @@ async function checkRecipients(to: unknown): Promise<CheckedRecipient[]> {
     if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) {
       throw new RangeError(`"to[${i}].epoch" expected an integer in 0..2^32-1, got ${String(epoch)}`);
     }
-    const id = await keyIdOf(publicKey);
+    const keyId = await keyIdBytes(publicKey);
+    const id = toHex(keyId);
     if (r.id !== undefined && r.id !== id) {
       throw new TypeError(`"to[${i}].id" is ${String(r.id)} but keyIdOf(publicKey) is ${id}`);
     }
@@ -83,7 +84,7 @@ async function checkRecipients(to: unknown): Promise<CheckedRecipient[]> {
       if (seen.epoch !== epoch) throw new TypeError(`"to[${i}]" repeats key ${id} with a different epoch`);
       continue;
     }
-    byId.set(id, { publicKey, keyId: fromHex(id), epoch });
+    byId.set(id, { publicKey, keyId, epoch });
   }
   if (byId.size > MAX_RECIPIENTS) {
     throw new SigilError('E_LIMIT', `An envelope has at most ${MAX_RECIPIENTS} recipients; got ${byId.size}. Send to a group instead.`);

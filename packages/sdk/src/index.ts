@@ -50,6 +50,7 @@ export {
   signStatementWithWebAuthn,
   verifyWebAuthnAssertion,
   cosePublicKeyToRaw,
+  webAuthnRootFromAttestationObject,
   verifyAccountLog,
   applyStatement,
   chainAfter,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeCBOR, decodePartialCBOR } from '@levischuck/tiny-cbor';
 import { verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
-import { SigilError, cosePublicKeyToRaw, verifyWebAuthnAssertion } from '@sigil/sdk';
+import { SigilError, cosePublicKeyToRaw, verifyWebAuthnAssertion, webAuthnRootFromAttestationObject } from '@sigil/sdk';
 import { SoftWebAuthn } from '../../../test/support/soft-webauthn.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -62,6 +62,11 @@ describe('W3C WebAuthn L3 test vectors: ES256 assertions', () => {
       const reg = section.ceremonies['registration']!;
       const auth = section.ceremonies['authentication']!;
       const publicKey = cosePublicKeyToRaw(coseKeyOf(hex(reg['attestationObject']!.hex)));
+      const root = await webAuthnRootFromAttestationObject(hex(reg['attestationObject']!.hex), w3c.rpId);
+      expect(root).toEqual({ type: 'webauthn', publicKey, rpId: w3c.rpId, credentialId: hex(reg['credential_id']!.hex) });
+      await expect(webAuthnRootFromAttestationObject(hex(reg['attestationObject']!.hex), 'example.com')).rejects.toSatisfy((e) =>
+        SigilError.is(e, 'E_FORMAT'),
+      );
       const assertion = {
         authenticatorData: hex(auth['authenticatorData']!.hex),
         clientDataJSON: hex(auth['clientDataJSON']!.hex),
@@ -150,6 +155,11 @@ describe('soft WebAuthn authenticator (test double)', () => {
     expect(reg.verified).toBe(true);
     const info = reg.registrationInfo!;
     expect(cosePublicKeyToRaw(info.credential.publicKey)).toEqual(auth.publicKey);
+    const attestationObject = new Uint8Array(Buffer.from(auth.register(challenge).response.attestationObject, 'base64url'));
+    expect(await webAuthnRootFromAttestationObject(attestationObject, rpId)).toEqual({ type: 'webauthn', publicKey: auth.publicKey, rpId, credentialId: auth.credentialId });
+    for (const bad of [attestationObject.subarray(0, 60), new Uint8Array([0xa0]), new Uint8Array(attestationObject.length)]) {
+      await expect(webAuthnRootFromAttestationObject(bad, rpId)).rejects.toSatisfy((e) => SigilError.is(e, 'E_FORMAT'));
+    }
     const challenge2 = new Uint8Array(32).fill(9);
     const res = await verifyAuthenticationResponse({
       response: auth.assertJSON(challenge2),

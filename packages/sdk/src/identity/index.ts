@@ -36,7 +36,7 @@ export {
 export type { SignedStatement, StatementProof, EcdsaProof, WebAuthnProof } from './signed-statement.js';
 export { verifyWebAuthnAssertion } from './webauthn.js';
 export type { WebAuthnAssertion, WebAuthnPolicy, VerifyWebAuthnAssertionOptions } from './webauthn.js';
-export { cosePublicKeyToRaw } from './cose.js';
+export { cosePublicKeyToRaw, webAuthnRootFromAttestationObject } from './cose.js';
 export { verifyAccountLog, applyStatement, chainAfter, genesisHeader } from './account-state.js';
 export type {
   AccountState,

@@ -262,8 +262,15 @@ describe('an account rooted at a service key (WebCryptoKeyBackend)', () => {
     // A genesis signed by a key it does not name.
     const unnamed = await signStatement({ kind: 'genesis', ...genesisHeader('u@example.org', root.ref.id, T0), roots: [{ type: 'service', publicKey: root2.ref.publicKey }] }, root);
     await expectProofError(verifyAccountLog([unnamed]), 'signer');
-    // A second genesis in the middle of a history.
+    // A second genesis in the middle of a history, even one that links correctly and is signed
+    // by the (attacker's) root it names.
     await expectProofError(verifyAccountLog([acct.log[0]!, acct.log[0]!]), 'sequence');
+    const mallory = await rootBackend.generateKeyPair({ usage: 'sign', label: 'mallory-root' });
+    const takeover = await signStatement(
+      { kind: 'genesis', ...chainAfter(acct.state, mallory.id), roots: [{ type: 'service', publicKey: mallory.publicKey }] },
+      { backend: rootBackend, ref: mallory },
+    );
+    await expectProofError(applyStatement(acct.state, takeover, acct.options), 'sequence');
   });
 
   it('property: any list drawn from three histories verifies only if it is a prefix of one of them', async () => {

@@ -149,6 +149,8 @@ export async function applyStatement(
       throw proofError('sequence', 'The account history does not begin with a genesis statement.');
     }
   } else {
+    // A genesis is self-signed: one in mid-chain would let its own signer replace the roots.
+    if (s.kind === 'genesis') throw proofError('sequence', 'A genesis statement can only begin an account history.');
     if (s.seq !== state.seq + 1) throw proofError('sequence', 'The account history skips or repeats a statement.');
     if (!equalConstantTime(s.prev, state.head)) throw proofError('link', "The statement does not link to the account's previous statement.");
     if (s.time < state.time) throw proofError('time', 'The statement is dated before its predecessor.');

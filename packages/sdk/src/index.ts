@@ -37,6 +37,7 @@ export {
   CheckpointVerifier,
   MemoryCheckpointStateStore,
   checkCheckpointUpdate,
+  verifyLeafInCheckpoint,
 } from './transparency/checkpoint-verifier.js';
 export type { CheckpointStateStore, CheckpointVerifierOptions } from './transparency/checkpoint-verifier.js';
 export {

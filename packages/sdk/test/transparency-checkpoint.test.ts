@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  verifyLeafInCheckpoint,
+  parseCheckpointText,
   CheckpointVerifier,
   MemoryCheckpointStateStore,
   SigilError,
@@ -229,5 +232,65 @@ describe('CheckpointVerifier', () => {
     await verifier.update(await sign(leaves.slice(0, 2)), []);
     await state.save((await state.load())!.replace('\n2\n', '\n3\n'));
     expect(await code(verifier.latest())).toBe('E_DIRECTORY_PROOF');
+  });
+});
+
+describe('parsers on arbitrary input (fast-check)', () => {
+  const noteChars = fc.constantFrom('a', 'k', ' ', '\n', '—', '+', '=', '/', 'A', '0', '1', '\r', '\u00a0');
+  it('parseNote returns or throws E_DIRECTORY_PROOF, nothing else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: noteChars, maxLength: 80 }), fc.string({ unit: 'grapheme', maxLength: 80 })), (s) => {
+        try {
+          const parsed = parseNote(s);
+          expect(parsed.text.endsWith('\n')).toBe(true);
+          expect(parsed.signatures.length).toBeGreaterThan(0);
+        } catch (e) {
+          expect(SigilError.is(e, 'E_DIRECTORY_PROOF')).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('parseCheckpointText accepts exactly its own output', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: fc.constantFrom('a', '1', '0', '\n', '=', 'A', '+'), maxLength: 60 }), async (s) => {
+        try {
+          const cp = await parseCheckpointText(s);
+          expect(`${cp.origin}\n${cp.size}\n${Buffer.from(cp.rootHash).toString('base64')}\n`).toBe(s);
+        } catch (e) {
+          expect(SigilError.is(e, 'E_DIRECTORY_PROOF')).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('parseLogVerifierKey rejects arbitrary text with E_FORMAT or E_BAD_PUBLIC_KEY', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 200 }), async (s) => {
+        expect(['E_FORMAT', 'E_BAD_PUBLIC_KEY']).toContain(await code(parseLogVerifierKey(s)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('verifyLeafInCheckpoint', () => {
+  it('proves a leaf by its bytes, and nothing else', async () => {
+    const leaves = Array.from({ length: 11 }, (_, i) => enc.encode(`statement ${i}`));
+    const cp = { origin: ORIGIN, size: 11, rootHash: await mth(leaves) };
+    // PATH for leaf 6 of 11, from the plain RFC 9162 §2.1.3.1 definition.
+    const path = async (m: number, list: Uint8Array[]): Promise<Uint8Array[]> => {
+      if (list.length <= 1) return [];
+      let k = 1;
+      while (k * 2 < list.length) k *= 2;
+      return m < k ? [...(await path(m, list.slice(0, k))), await mth(list.slice(k))] : [...(await path(m - k, list.slice(k))), await mth(list.slice(0, k))];
+    };
+    const proof = await path(6, leaves);
+    await verifyLeafInCheckpoint(cp, 6, leaves[6]!, proof);
+    expect(await code(verifyLeafInCheckpoint(cp, 6, leaves[5]!, proof))).toBe('E_DIRECTORY_PROOF');
+    expect(await code(verifyLeafInCheckpoint(cp, 5, leaves[6]!, proof))).toBe('E_DIRECTORY_PROOF');
+    const otherRoot = await mth(leaves.slice(0, 10));
+    expect(await code(verifyLeafInCheckpoint({ ...cp, rootHash: otherRoot }, 6, leaves[6]!, proof))).toBe('E_DIRECTORY_PROOF');
+    expect(await code(verifyLeafInCheckpoint({ ...cp, size: 7 }, 6, leaves[6]!, proof))).toBe('E_DIRECTORY_PROOF');
   });
 });

@@ -4,7 +4,8 @@
 import { SigilError } from '../errors.js';
 import { equalConstantTime } from '../internal/bytes.js';
 import { openCheckpoint, type Checkpoint, type SignedCheckpoint } from './checkpoint.js';
-import { verifyConsistency } from './proof.js';
+import { hashLeaf } from './hashing.js';
+import { verifyConsistency, verifyInclusion } from './proof.js';
 import type { LogVerifierKey } from './signed-note.js';
 
 /**
@@ -60,6 +61,26 @@ export async function checkCheckpointUpdate(
       { cause, detail: cause.detail ?? 'consistency' },
     );
   }
+}
+
+/**
+ * Verifies that `leafData` (a statement's bytes, exactly as served) is leaf `leafIndex` of the
+ * tree a verified checkpoint commits to: hashes it as an RFC 9162 leaf and checks the path.
+ *
+ * @example
+ * ```ts
+ * const cp = await verifier.update(note, consistencyProof);
+ * await verifyLeafInCheckpoint(cp, statement.leafIndex, statement.bytes, statement.proof);
+ * ```
+ * @throws SigilError `E_DIRECTORY_PROOF` if the leaf is not there.
+ */
+export async function verifyLeafInCheckpoint(
+  checkpoint: Checkpoint,
+  leafIndex: number,
+  leafData: Uint8Array,
+  proof: readonly Uint8Array[],
+): Promise<void> {
+  await verifyInclusion(leafIndex, checkpoint.size, await hashLeaf(leafData), proof, checkpoint.rootHash);
 }
 
 /** Where a client keeps the last checkpoint it trusted: the signed note, as received. */

@@ -1,3 +1,4 @@
+import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -107,6 +108,20 @@ describe('checkpoints signed through a KeyBackend', () => {
     const cp = await openCheckpoint(note, await parseLogVerifierKey(vkey.vkey));
     expect(cp).toMatchObject({ origin: ORIGIN, size: 3, note });
     expect(cp.rootHash).toEqual(rootHash);
+  });
+  it('produces what an independent verifier accepts: DER ECDSA over the text, key ID = SHA-256(SPKI)[:4]', async () => {
+    const { backend, key, vkey } = await logKey();
+    const note = await signCheckpoint({ origin: ORIGIN, size: 5, rootHash: new Uint8Array(32).fill(3) }, backend, key);
+    const [text, line] = note.split('\n\n') as [string, string];
+    const spki = Buffer.from(vkey.vkey.slice(vkey.vkey.indexOf('+', ORIGIN.length + 1) + 1), 'base64').subarray(1);
+    const publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const point = Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+    expect(point.equals(Buffer.from(key.publicKey))).toBe(true);
+    const sig = Buffer.from(line.trim().split(' ')[2]!, 'base64');
+    expect(sig.subarray(0, 4)).toEqual(createHash('sha256').update(spki).digest().subarray(0, 4));
+    expect(vkey.vkey.split('+')[1]).toBe(sig.subarray(0, 4).toString('hex'));
+    expect(nodeVerify('sha256', Buffer.from(`${text}\n`), publicKey, sig.subarray(4))).toBe(true);
   });
   it('rejects every changed character of a signed checkpoint', async () => {
     const { backend, key, vkey } = await logKey();

@@ -183,6 +183,18 @@ describe('Pkcs11KeyBackend on SoftHSM', () => {
       await expect(b.listKeys()).rejects.toSatisfy(isCode('E_BACKEND_CLOSED'));
     });
 
+    it('settles every queued call when closed under load: done, or E_BACKEND_CLOSED', async () => {
+      const b = await open({ sessions: 1, asyncCalls: true });
+      const ref = await b.generateKeyPair({ usage: 'sign', label: 'close-under-load' });
+      const calls = Array.from({ length: 12 }, (_, i) => b.sign(ref, new Uint8Array([i])));
+      await b.close();
+      const settled = await Promise.allSettled(calls);
+      for (const r of settled) {
+        if (r.status === 'rejected') expect(SigilError.is(r.reason, 'E_BACKEND_CLOSED')).toBe(true);
+      }
+      expect(settled.some((r) => r.status === 'rejected')).toBe(true);
+    });
+
     it('rejects misuse with TypeError/RangeError', async () => {
       const ref = await keys.generateKeyPair({ usage: 'sign', label: 'misuse' });
       await expect(keys.sign(ref, 'text' as never)).rejects.toBeInstanceOf(TypeError);

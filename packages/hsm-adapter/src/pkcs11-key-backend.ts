@@ -544,6 +544,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
         const result = fn(lease);
         return result instanceof Promise ? await result : result;
       } catch (e) {
+        // Sessions closed by close() under a call in flight: report the close, not the token.
+        if (this.#closed && !SigilError.is(e)) throw closedError();
         const ckr = ckrOf(e);
         const meaning = ckr === undefined ? undefined : meaningOf(ckr);
         if (meaning?.reconnect === true || meaning?.staleHandle === true) {

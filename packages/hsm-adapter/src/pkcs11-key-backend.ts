@@ -221,7 +221,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
         const ckaId = [{ type: pkcs11js.CKA_ID, value: Buffer.from(id, 'hex') }];
         lib.C_SetAttributeValue(session, pair.privateKey, ckaId);
         lib.C_SetAttributeValue(session, pair.publicKey, ckaId);
-        const entry = this.#readEntry(conn, session, pair.privateKey, pair.publicKey, id);
+        const entry = this.#readEntry(session, pair.privateKey, pair.publicKey, id);
         if (entry === undefined || entry.violation !== undefined) {
           throw new SigilError('E_KEY_POLICY', `The token did not keep the attributes Sigil set on key ${id}.`);
         }
@@ -727,7 +727,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
       { type: pkcs11js.CKA_ID, value: idBytes },
     ])) {
       const pub = this.#publicFor(session, idBytes);
-      const entry = pub === undefined ? undefined : this.#readEntry(conn, session, priv, pub, id);
+      const entry = pub === undefined ? undefined : this.#readEntry(session, priv, pub, id);
       if (entry !== undefined) {
         conn.keys.set(id, entry);
         return entry;
@@ -758,7 +758,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
       if (ckaId === undefined || ckaId.length === 0) continue;
       const pub = this.#publicFor(session, ckaId);
       if (pub === undefined) continue;
-      const entry = this.#readEntry(conn, session, priv, pub, undefined);
+      const entry = this.#readEntry(session, priv, pub, undefined);
       if (entry === undefined) continue;
       conn.keys.set(entry.ref.id, entry);
       entries.push(entry);
@@ -773,8 +773,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
    * only become true and CKA_EXTRACTABLE only become false (PKCS#11 2.40 §4.9), so a key
    * that passed cannot later fail.
    */
-  #readEntry(conn: Connection, session: Buffer, priv: Buffer, pub: Buffer, expectedId: string | undefined): KeyEntry | undefined {
-    void conn;
+  #readEntry(session: Buffer, priv: Buffer, pub: Buffer, expectedId: string | undefined): KeyEntry | undefined {
     const lib = this.#module.lib;
     const [label, sensitive, extractable, canSign, canDerive, privParams] = readAttributes(lib, session, priv, [
       pkcs11js.CKA_LABEL,

@@ -144,6 +144,51 @@ describe('envelope round trips', () => {
     expectSigilError(e, 'E_LIMIT');
   });
 
+  it('streams do not keep views into buffers their source reuses', async () => {
+    const plaintext = pattern(5 * CS + 333, 77);
+    const envelope = await encrypt(plaintext, { to: [{ publicKey: alice.publicKey }], from: from(), chunkSize: CS });
+    for (const [stream, input, check] of [
+      [decryptStream({ keys: aliceKeys }), envelope, plaintext],
+      [encryptStream({ to: [{ publicKey: alice.publicKey }], from: from(), chunkSize: CS }), plaintext, undefined],
+    ] as const) {
+      // One scratch buffer, overwritten with garbage after every write, like a BYOB source.
+      const scratch = new Uint8Array(700);
+      const out: Uint8Array[] = [];
+      const reading = (async () => {
+        const reader = stream.readable.getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out.push(value);
+        }
+      })();
+      const writer = stream.writable.getWriter();
+      for (let o = 0; o < input.length; o += scratch.length) {
+        const n = Math.min(scratch.length, input.length - o);
+        scratch.set(input.subarray(o, o + n));
+        await writer.write(scratch.subarray(0, n));
+        scratch.fill(0xee);
+      }
+      await writer.close();
+      await reading;
+      const result = new Uint8Array(out.reduce((a, c) => a + c.length, 0));
+      let p = 0;
+      for (const c of out) {
+        result.set(c, p);
+        p += c.length;
+      }
+      if (check !== undefined) expect(result).toEqual(check);
+      else expect((await decrypt(result, { keys: aliceKeys })).plaintext).toEqual(plaintext);
+    }
+  });
+
+  it('encryptStream and decryptStream reject misuse at once', () => {
+    expect(() => encryptStream({ to: [], from: from() })).toThrow(RangeError);
+    expect(() => encryptStream({ to: [{ publicKey: alice.publicKey }], from: from(), chunkSize: 3 })).toThrow(RangeError);
+    expect(() => encryptStream({ to: [{ publicKey: alice.publicKey }], from: { backend: keys, ref: null as unknown as KeyRef } })).toThrow(TypeError);
+    expect(() => decryptStream({ keys: [] })).toThrow(RangeError);
+  });
+
   it('the stream encryptor keeps a stable output when fed one byte at a time', async () => {
     const plaintext = pattern(CS * 2 + 3, 5);
     const e = await runStream(encryptStream({ to: [{ publicKey: alice.publicKey }], from: from(), chunkSize: CS }), plaintext, [1]);

@@ -144,13 +144,14 @@ export function checkChunkCount(count: number): void {
  * chunk have verified; on any failure no plaintext is returned (docs/FORMAT.md §7).
  *
  * @param envelope - the envelope bytes; copied before any await.
- * @throws SigilError `E_FORMAT` malformed or non-canonical encoding, or bytes after the final chunk.
+ * @throws SigilError `E_FORMAT` not an envelope, or a non-canonical header (FORMAT.md §3).
  * @throws SigilError `E_UNSUPPORTED_VERSION` a version or suite this SDK does not read.
  * @throws SigilError `E_LIMIT` a limit of FORMAT.md §6 exceeded (recipients, chunk size, chunk count).
  * @throws SigilError `E_BAD_PUBLIC_KEY` the sender key or the stanza's `enc` is not a valid P-256 point.
  * @throws SigilError `E_BAD_SIGNATURE` the header signature does not verify, or the sender is not `expectedSender`.
  * @throws SigilError `E_NOT_RECIPIENT` none of `keys` holds a recipient key of this envelope.
- * @throws SigilError `E_AUTH_FAILED` the stanza, the commitment or a chunk did not authenticate.
+ * @throws SigilError `E_AUTH_FAILED` the stanza, the commitment or a chunk did not authenticate
+ *   (tampered, dropped, reordered or duplicated chunks, or bytes after the final chunk).
  * @throws SigilError `E_TRUNCATED` the envelope ends before its final chunk.
  * @throws SigilError `E_KEY_*` / `E_HSM*` from a backend that fails.
  *

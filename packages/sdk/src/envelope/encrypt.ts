@@ -108,14 +108,21 @@ function checkSender(from: unknown): EnvelopeSender {
   return { backend, ref };
 }
 
-/** Validates options, makes and signs the header, and starts the payload (FORMAT.md §3-5). */
-export async function prepareEnvelope(options: EncryptOptions, insecureRandom?: InsecureRandom): Promise<PreparedEnvelope> {
+/** The synchronous part of option checking (the recipients' key ids need an await). */
+export function checkEncryptOptions(options: EncryptOptions): { chunkSize: number; from: EnvelopeSender } {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { to, from }');
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!isValidChunkSize(chunkSize)) {
     throw new RangeError(`"chunkSize" expected a power of two from 1024 to 16777216, got ${String(chunkSize)}`);
   }
-  const from = checkSender(options.from);
+  if (!Array.isArray(options.to)) throw new TypeError(`"to" expected an array of recipients, got ${typeof options.to}`);
+  if (options.to.length === 0) throw new RangeError('"to" expected at least one recipient');
+  return { chunkSize, from: checkSender(options.from) };
+}
+
+/** Validates options, makes and signs the header, and starts the payload (FORMAT.md §3-5). */
+export async function prepareEnvelope(options: EncryptOptions, insecureRandom?: InsecureRandom): Promise<PreparedEnvelope> {
+  const { chunkSize, from } = checkEncryptOptions(options);
   const recipients = await checkRecipients(options.to);
   const random = insecureRandom ?? randomBytes;
 

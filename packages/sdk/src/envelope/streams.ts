@@ -3,7 +3,7 @@
 // pieces, never concatenated; the decryptor releases a chunk only after it authenticated
 // (docs/FORMAT.md §7).
 import { CHUNK_HEADER_LENGTH, CHUNK_TAG_LENGTH, type ChunkOpener, type ChunkSealer } from '../internal/chunked-aead.js';
-import { checkChunkIndex, prepareEnvelope, type EncryptOptions } from './encrypt.js';
+import { checkChunkIndex, checkEncryptOptions, prepareEnvelope, type EncryptOptions } from './encrypt.js';
 import {
   checkChunkCount,
   checkDecryptOptions,
@@ -17,9 +17,8 @@ import { PREAMBLE_LENGTH, SIGNATURE_LENGTH } from './format.js';
 import { readPreamble } from './header.js';
 
 /**
- * A FIFO of byte segments. `take` returns a view into a written segment when the bytes lie in
- * one (no copy: chunks written to a stream belong to the stream), and copies only across
- * segment boundaries.
+ * A FIFO of byte segments. `take` returns a view into a segment when the bytes lie in one and
+ * copies only across segment boundaries; `own` copies what must wait for the next write.
  */
 class ByteQueue {
   #parts: Uint8Array[] = [];
@@ -46,6 +45,24 @@ class ByteQueue {
     }
     return out;
   }
+
+  /**
+   * Copies the queued bytes that still live in callers' buffers, so no view into a written
+   * chunk outlives the write (a source may reuse its buffer once the write resolved). Each
+   * input byte is copied at most once, and only if it had to wait for more input.
+   */
+  own(): void {
+    for (let i = 0; i < this.#parts.length; i++) {
+      const part = this.#parts[i] as Uint8Array;
+      if (this.#owned.has(part)) continue;
+      const copy = i === 0 ? part.slice(this.#head) : part.slice();
+      if (i === 0) this.#head = 0;
+      this.#parts[i] = copy;
+      this.#owned.add(copy);
+    }
+  }
+
+  readonly #owned = new WeakSet<Uint8Array>();
 
   /** Removes and returns the first `n` bytes; `n` must be <= length. */
   take(n: number): Uint8Array {
@@ -90,6 +107,7 @@ class ByteQueue {
  * ```
  */
 export function encryptStream(options: EncryptOptions): TransformStream<Uint8Array, Uint8Array> {
+  checkEncryptOptions(options); // misuse throws here, not later as a stream error
   let sealer: ChunkSealer;
   let chunkSize = 0;
   let buffer: Uint8Array;
@@ -223,6 +241,7 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
         if (!(input instanceof Uint8Array)) throw new TypeError(`decryptStream expected Uint8Array chunks, got ${typeof input}`);
         queue.push(input);
         await drain(controller);
+        queue.own();
       } catch (e) {
         fail(e);
       }

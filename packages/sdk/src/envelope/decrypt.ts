@@ -131,7 +131,7 @@ export async function openHeader(
   }
 }
 
-/** FORMAT.md §6: the number of chunks a payload of this many bytes (after its 56-byte header) holds. */
+/** FORMAT.md §6: a payload holds at most 2^32 chunks. */
 export function checkChunkCount(count: number): void {
   if (count > MAX_CHUNK_COUNT) {
     throw new SigilError('E_LIMIT', 'The envelope payload has more than 2^32 chunks, beyond the format limit.');

@@ -85,9 +85,9 @@ async function checkRecipients(to: unknown): Promise<CheckedRecipient[]> {
       continue;
     }
     byId.set(id, { publicKey, keyId, epoch });
-  }
-  if (byId.size > MAX_RECIPIENTS) {
-    throw new SigilError('E_LIMIT', `An envelope has at most ${MAX_RECIPIENTS} recipients; got ${byId.size}. Send to a group instead.`);
+    if (byId.size > MAX_RECIPIENTS) {
+      throw new SigilError('E_LIMIT', `An envelope has at most ${MAX_RECIPIENTS} distinct recipients; got more. Send to a group instead.`);
+    }
   }
   // FORMAT.md §3.2: stanzas in ascending key-id order, the canonical order.
   return [...byId.values()].sort((a, b) => compareBytes(a.keyId, b.keyId));

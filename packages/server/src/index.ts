@@ -33,3 +33,16 @@ export {
   appendNodes,
 } from './log/tree-math.js';
 export type { NodeHash, Plan } from './log/tree-math.js';
+// The key directory's HTTP API and server
+export { createDirectoryApp } from './directory/directory-app.js';
+export type { DirectoryApp, DirectoryAppOptions } from './directory/directory-app.js';
+export type { DirectoryContext } from './directory/context.js';
+export { serviceSessionSignatureInput } from './directory/routes/service-auth-routes.js';
+export { DEFAULT_DIRECTORY_CONFIG, resolveDirectoryConfig } from './config.js';
+export type { DirectoryConfig } from './config.js';
+export { createHttpApp } from './http/app.js';
+export type { HttpApp, HttpAppOptions } from './http/app.js';
+export { ApiError, errorBody, HTTP_ERROR_CODES } from './http/errors.js';
+export type { ApiErrorCode, ErrorBody, HttpErrorCode } from './http/errors.js';
+export { jsonLogger, memoryLogger, silentLogger } from './http/logger.js';
+export type { Logger, LogLevel, LogFields } from './http/logger.js';

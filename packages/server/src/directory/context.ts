@@ -1,0 +1,17 @@
+// What every route of the directory shares: the store, the log, the configuration, the logger,
+// the clock, and the cache of folded account states.
+import type { DirectoryConfig } from '../config.js';
+import type { Logger } from '../http/logger.js';
+import type { TransparencyLog } from '../log/transparency-log.js';
+import type { Store } from '../store/store.js';
+import type { AccountFolds } from './account-folds.js';
+
+export interface DirectoryContext {
+  readonly store: Store;
+  readonly log: TransparencyLog;
+  readonly config: DirectoryConfig;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch; the one clock for expiry decisions. */
+  readonly now: () => number;
+  readonly folds: AccountFolds;
+}

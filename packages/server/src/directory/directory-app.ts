@@ -1,0 +1,86 @@
+// The key directory's HTTP API (docs/DIRECTORY.md; contract: directory-api.md) on the app shell
+// of ../http: validation, size limits, rate limits on /v1/auth/*, errors and access logs.
+import { bodyLimit } from 'hono/body-limit';
+import { resolveDirectoryConfig, type DirectoryConfig } from '../config.js';
+import { createHttpApp, type HttpApp } from '../http/app.js';
+import { errorBody } from '../http/errors.js';
+import { silentLogger, type Logger } from '../http/logger.js';
+import { authRateLimit } from '../http/rate-limit.js';
+import type { TransparencyLog } from '../log/transparency-log.js';
+import type { Store } from '../store/store.js';
+import { AccountFolds } from './account-folds.js';
+import type { DirectoryContext } from './context.js';
+import { accountRoutes } from './routes/account-routes.js';
+import { logRoutes } from './routes/log-routes.js';
+import { mailboxRoutes } from './routes/mailbox-routes.js';
+import { serviceAuthRoutes } from './routes/service-auth-routes.js';
+import { webAuthnRoutes } from './routes/webauthn-routes.js';
+
+export interface DirectoryAppOptions {
+  readonly store: Store;
+  /** The transparency log over the same store, with its signing key. */
+  readonly log: TransparencyLog;
+  readonly config?: Partial<DirectoryConfig> | undefined;
+  readonly logger?: Logger | undefined;
+  /** Clock (ms since the epoch); defaults to Date.now. */
+  readonly now?: (() => number) | undefined;
+}
+
+export interface DirectoryApp {
+  /** The Hono app: `serve({ fetch: app.fetch })`, or `app.request()` in tests. */
+  readonly app: HttpApp;
+  readonly context: DirectoryContext;
+}
+
+/**
+ * Builds the directory's Hono app over a store and a log.
+ *
+ * @throws RangeError / TypeError for a bad configuration.
+ * @example
+ * ```ts
+ * const store = await openSqliteStore('./sigil.db');
+ * const log = new TransparencyLog(store, { origin: 'sigil.example/log', signer: { backend, key } });
+ * const { app } = createDirectoryApp({ store, log, config: { rpId: 'example.org', origins: ['https://example.org'] } });
+ * serve({ fetch: app.fetch, port: 8787, hostname: '127.0.0.1' });
+ * ```
+ */
+export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
+  const config = resolveDirectoryConfig(options.config);
+  const logger = options.logger ?? silentLogger;
+  const context: DirectoryContext = {
+    store: options.store,
+    log: options.log,
+    config,
+    logger,
+    now: options.now ?? Date.now,
+    folds: new AccountFolds(config.foldCacheSize, { rpId: config.rpId, origins: config.origins, requireUserVerification: true }),
+  };
+  const app = createHttpApp({ logger, maxBodyBytes: config.maxBodyBytes });
+  app.use('/v1/auth/*', authRateLimit(config.authRateLimit));
+  app.use(
+    '/v1/auth/*',
+    bodyLimit({
+      maxSize: config.maxAuthBodyBytes,
+      onError: (c) => c.json(errorBody('E_BODY_TOO_LARGE', `Authentication requests are limited to ${config.maxAuthBodyBytes} bytes.`), 413),
+    }),
+  );
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Session token (32 random bytes, base64url) from /v1/auth/*',
+  });
+  logRoutes(app, context);
+  accountRoutes(app, context);
+  serviceAuthRoutes(app, context);
+  webAuthnRoutes(app, context);
+  mailboxRoutes(app, context);
+  app.doc31('/v1/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Sigil key directory',
+      version: '1',
+      description: 'Accounts, signed statements in a transparency log, wrap blobs, mailbox. Byte strings are base64url without padding.',
+    },
+  });
+  return { app, context };
+}

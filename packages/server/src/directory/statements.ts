@@ -1,0 +1,159 @@
+// Statement submission (POST /v1/statements): decode, fold over the account's stored statements
+// with the sdk's applyStatement (docs/STATEMENTS.md §7), check the blobs against the hashes the
+// statement commits to, and only then write: account (for a new service account), blobs, and the
+// statement with its log leaf (one store transaction). Anything invalid is refused before the
+// first write, so a rejected request leaves the store as it was.
+import { createHash } from 'node:crypto';
+import {
+  SigilError,
+  applyStatement,
+  cosePublicKeyToRaw,
+  decodeSignedStatement,
+  type AccountState,
+  type SignedStatement,
+} from '@sigil/sdk';
+import { ApiError } from '../http/errors.js';
+import type { CheckpointRecord } from '../store/store.js';
+import { listAllStatements } from './account-folds.js';
+import { toB64u } from './b64.js';
+import type { DirectoryContext } from './context.js';
+
+export interface SubmitStatementInput {
+  /** The signed statement (docs/STATEMENTS.md §6). */
+  readonly bytes: Uint8Array;
+  /** The wrap blobs the statement commits to (user-key epochs only). */
+  readonly blobs: readonly Uint8Array[];
+  /** Account of the request's session, if it has one. */
+  readonly sessionAccount: string | undefined;
+}
+
+export interface SubmittedStatement {
+  readonly leafIndex: number;
+  readonly checkpoint: CheckpointRecord;
+}
+
+/** The blob name of a wrap: base64url SHA-256 of its bytes, as the statement commits to it. */
+export function blobName(bytes: Uint8Array): string {
+  return toB64u(createHash('sha256').update(bytes).digest());
+}
+
+/** A refused statement: 422 with the SigilError code (the contract's answer for an invalid statement). */
+function refused(e: unknown): never {
+  if (SigilError.is(e)) throw new ApiError(422, e.code, e.message);
+  throw e;
+}
+
+// One submission per account at a time in this process: two valid successors of the same head
+// must not both be appended. (Across processes sharing one store, the store would have to
+// compare-and-append; the embedded SQLite deployment runs one process.)
+const queues = new Map<string, Promise<unknown>>();
+function serialised<T>(key: string, run: () => Promise<T>): Promise<T> {
+  const before = queues.get(key) ?? Promise.resolve();
+  const result = before.then(run, run);
+  const tail = result.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return result;
+}
+
+/**
+ * Validates and appends one signed statement.
+ *
+ * @throws ApiError 422 (the SigilError code) for an invalid statement or blobs, 404
+ *   `E_UNKNOWN_ACCOUNT` for a WebAuthn genesis of an unregistered account, 401/403 for a WebAuthn
+ *   genesis without the account's session or naming another credential, 409 `E_CONFLICT` when a
+ *   new service account's id was taken meanwhile, 413 `E_LIMIT` over the store's limits.
+ */
+export async function submitStatement(ctx: DirectoryContext, input: SubmitStatementInput): Promise<SubmittedStatement> {
+  if (input.bytes.length > ctx.store.limits.maxStatementBytes) {
+    throw new ApiError(413, 'E_LIMIT', `Signed statements are limited to ${ctx.store.limits.maxStatementBytes} bytes.`);
+  }
+  let signed: SignedStatement;
+  try {
+    signed = decodeSignedStatement(input.bytes);
+  } catch (e) {
+    refused(e);
+  }
+  const accountId = signed.statement.accountId;
+  return serialised(accountId, () => submitLocked(ctx, input, signed));
+}
+
+async function submitLocked(ctx: DirectoryContext, input: SubmitStatementInput, signed: SignedStatement): Promise<SubmittedStatement> {
+  const { store, folds } = ctx;
+  const s = signed.statement;
+  const account = await store.getAccount(s.accountId);
+  const stored = account === undefined ? [] : await listAllStatements(store, s.accountId);
+  const state = await folds.stateOf(s.accountId, stored);
+  let next: AccountState;
+  try {
+    next = await applyStatement(state, input.bytes, folds.options(s.accountId));
+  } catch (e) {
+    refused(e);
+  }
+
+  if (state === undefined) await checkGenesisAuthority(ctx, input, account?.kind, next, s.signer);
+  const names = checkBlobs(signed, input.blobs);
+
+  // Every check passed: write.
+  const now = ctx.now();
+  if (account === undefined && !(await store.createAccount({ id: s.accountId, kind: 'service', createdAt: now }))) {
+    throw new ApiError(409, 'E_CONFLICT', 'The account was created by another request.');
+  }
+  for (const [i, blob] of input.blobs.entries()) {
+    await store.putBlob({ ownerId: s.accountId, name: names[i] as string, bytes: blob, updatedAt: now });
+  }
+  const record = await store.appendStatement({ accountId: s.accountId, kind: s.kind, bytes: input.bytes, now });
+  folds.remember(s.accountId, stored.length + 1, record.leafIndex, next);
+  ctx.logger.log('info', 'statement accepted', { account: s.accountId, kind: s.kind, seq: s.seq, leafIndex: record.leafIndex });
+  return { leafIndex: record.leafIndex, checkpoint: await ctx.log.checkpoint() };
+}
+
+/**
+ * Who may begin an account (directory-api.md, POST /v1/statements): a service-root genesis
+ * creates a new account, first come first served; a WebAuthn-root genesis needs the account
+ * registered with that very credential and a session of it.
+ */
+async function checkGenesisAuthority(
+  ctx: DirectoryContext,
+  input: SubmitStatementInput,
+  kind: 'user' | 'service' | undefined,
+  genesis: AccountState,
+  signerId: string,
+): Promise<void> {
+  const signer = genesis.roots.find((r) => r.id === signerId);
+  if (signer === undefined) throw new Error('a verified genesis has its signer among its roots');
+  if (kind === undefined || kind === 'service') {
+    if (signer.type === 'service') return;
+    if (kind === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'Register the WebAuthn credential before publishing its genesis.');
+    throw new ApiError(403, 'E_FORBIDDEN', 'A service account begins with a service-root genesis.');
+  }
+  if (input.sessionAccount === undefined) throw new ApiError(401, 'E_UNAUTHORIZED', "A WebAuthn genesis needs the account's session.");
+  if (input.sessionAccount !== genesis.accountId) throw new ApiError(403, 'E_FORBIDDEN', 'The session belongs to another account.');
+  if (signer.type !== 'webauthn') throw new ApiError(403, 'E_FORBIDDEN', 'A WebAuthn account begins with a genesis signed by its registered credential.');
+  const credential = await ctx.store.getCredential(toB64u(signer.credentialId));
+  if (credential === undefined || credential.accountId !== genesis.accountId || !sameBytes(cosePublicKeyToRaw(credential.publicKey), signer.publicKey)) {
+    throw new ApiError(403, 'E_FORBIDDEN', 'The genesis must name the credential registered for this account.');
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0; // public keys: no timing concern
+}
+
+/** The blobs must be exactly the wraps a user-key epoch commits to (§4.6); other kinds take none. */
+function checkBlobs(signed: SignedStatement, blobs: readonly Uint8Array[]): string[] {
+  const s = signed.statement;
+  const expected = new Set<string>();
+  if (s.kind === 'user-key-epoch') {
+    for (const w of s.wraps) expected.add(toB64u(w.wrapHash));
+    if (s.previousKeyWrapHash !== undefined) expected.add(toB64u(s.previousKeyWrapHash));
+  }
+  const names = blobs.map(blobName);
+  const distinct = new Set(names);
+  if (distinct.size !== names.length || names.length !== expected.size || !names.every((n) => expected.has(n))) {
+    throw new ApiError(422, 'E_DIRECTORY_PROOF', 'The blobs are not exactly the wraps the statement commits to.');
+  }
+  return names;
+}

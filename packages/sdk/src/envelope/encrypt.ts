@@ -217,9 +217,10 @@ async function encryptInternal(plaintext: Uint8Array, options: EncryptOptions, i
   let o = prefix.length;
   for (let i = 0; i <= full; i++) {
     const start = i * chunkSize;
-    const ct = await sealer.seal(plaintext.subarray(start, i < full ? start + chunkSize : plaintext.length), i === full);
-    out.set(ct, o);
-    o += ct.length;
+    const { ciphertext, tag } = await sealer.sealDetached(plaintext.subarray(start, i < full ? start + chunkSize : plaintext.length), i === full);
+    out.set(ciphertext, o);
+    out.set(tag, o + ciphertext.length);
+    o += ciphertext.length + tag.length;
   }
   return out;
 }

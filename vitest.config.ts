@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@sigil\/sdk$/, replacement: src('./packages/sdk/src/index.ts') },
       { find: /^@sigil\/sdk\/errors$/, replacement: src('./packages/sdk/src/errors.ts') },
+      { find: /^@sigil\/sdk\/node$/, replacement: src('./packages/sdk/src/node.ts') },
       { find: /^@sigil\/hsm-adapter$/, replacement: src('./packages/hsm-adapter/src/index.ts') },
       { find: /^@sigil\/server$/, replacement: src('./packages/server/src/index.ts') },
     ],

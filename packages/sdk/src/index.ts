@@ -101,3 +101,28 @@ export type {
   CreateUserKeyEpochOptions,
   CreatedUserKeyEpoch,
 } from './identity/index.js';
+export { DirectoryClient } from './directory/client.js';
+export type {
+  DirectoryClientOptions,
+  VerifiedAccount,
+  VerifiedStatement,
+  DirectorySession,
+  MailboxEntry,
+  SessionSigner,
+} from './directory/client.js';
+export type { FetchLike } from './directory/http.js';
+export { MemoryClientStateStore } from './directory/state-store.js';
+export type { ClientStateStore, AccountHead, ClientStateJSON } from './directory/state-store.js';
+export { compareCheckpoints } from './directory/gossip.js';
+export type { CompareCheckpointsOptions, CheckpointComparison } from './directory/gossip.js';
+export { Sigil } from './sigil.js';
+export type {
+  DeviceKeys,
+  RootSigner,
+  DirectoryOptions,
+  SigilConnectOptions,
+  EnrolServiceOptions,
+  EnrolWebAuthnOptions,
+  NewDevice,
+  SigilDecryptResult,
+} from './sigil.js';

@@ -1,0 +1,3 @@
+// @sigil/sdk/node: the parts of the SDK that need Node built-ins (node:fs). Browsers never import
+// this entry point; everything else is in '@sigil/sdk'.
+export { FileClientStateStore } from './directory/file-state-store.js';

@@ -126,3 +126,29 @@ export type {
   NewDevice,
   SigilDecryptResult,
 } from './sigil.js';
+export {
+  BrowserKeyStore,
+  prfSalt,
+  derivePrfKek,
+  derivePrfKeks,
+  sealWithPrfKek,
+  openWithPrfKek,
+  PRF_KEK_INFO,
+  registerWebAuthnCredential,
+  signInWithWebAuthn,
+  webAuthnStatementSigner,
+  assertStatement,
+} from './browser/index.js';
+export type {
+  BrowserKeyStoreOptions,
+  StoredKeyInfo,
+  PrfKek,
+  PrfKeks,
+  PrfPurpose,
+  PrfSealOptions,
+  WebAuthnMode,
+  WebAuthnCeremonyOptions,
+  RegisteredWebAuthnCredential,
+  WebAuthnSignIn,
+  StatementAssertionOptions,
+} from './browser/index.js';

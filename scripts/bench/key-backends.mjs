@@ -282,6 +282,8 @@ function print(rows) {
     out.push(`| ${r.op} | ${r.backend}${r.note ? ` (${r.note})` : ''} | ${r.callers} | ${Math.round(r.rate).toLocaleString('en-US')} | ${vsOne} | ${vsRaw} |`);
   }
   const control = ratio(find('control: SHA-256 of 1 KiB', 'node:crypto, worker threads', 2), find('control: SHA-256 of 1 KiB', 'node:crypto, worker threads', 1));
+  // The scaling target only means something when the second core was free (control ~2x).
+  const verdict = (met) => (met ? 'met' : control >= 1.7 ? 'NOT met' : `not met, and not assessable: the control shows ${control.toFixed(2)}x, so the second core was busy`);
   out.push('');
   out.push('Targets (median of per-slice ratios):');
   for (const op of ['ECDSA sign', 'ECDH derive']) {
@@ -296,7 +298,7 @@ function print(rows) {
       `- ${op}: adapter overhead vs the raw loop, 1 caller: ${(overhead * 100).toFixed(1)}% sync, ${(overheadAsync * 100).toFixed(1)}% async ` +
         `(target <= 10%: ${overhead <= 0.1 && overheadAsync <= 0.1 ? 'met' : 'NOT met'}). ` +
         `4 callers vs 1: ${scale.toFixed(2)}x with sync calls, ${scaleAsyncOwn.toFixed(2)}x with asyncCalls vs its own 1 caller, ` +
-        `${scaleAsync.toFixed(2)}x with asyncCalls vs 1 sync caller (target >= 1.25x: ${Math.max(scale, scaleAsync) >= 1.25 ? 'met' : 'NOT met'}). ` +
+        `${scaleAsync.toFixed(2)}x with asyncCalls vs 1 sync caller (target >= 1.25x: ${verdict(Math.max(scale, scaleAsync) >= 1.25)}). ` +
         `Ceiling: raw sync loops on 2 worker threads vs 1: ${threads.toFixed(2)}x.`,
     );
   }

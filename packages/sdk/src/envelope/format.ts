@@ -44,7 +44,7 @@ const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(
 export const LABEL_HEADER_SIGNATURE: Uint8Array = ascii('sigil/v1 header-signature\0');
 /** FORMAT.md §5.2: prefix of the HPKE info of every recipient stanza. */
 export const LABEL_CONTENT_KEY: Uint8Array = ascii('sigil/v1 content-key\0');
-/** FORMAT.md §5.3: prefix of the hashed input that gives the payload's Cobblestone context. */
+/** FORMAT.md §5.3: HKDF-Extract salt that gives the payload's Cobblestone context. */
 export const LABEL_PAYLOAD: Uint8Array = ascii('sigil/v1 payload\0');
 
 /** FORMAT.md §3.1: chunk sizes are powers of two from 1 KiB to 16 MiB. */

@@ -181,6 +181,7 @@ export class DirectoryClient {
    * histories cannot produce one.
    *
    * @throws SigilError `E_DIRECTORY_FORK` if the two checkpoints cannot both be true;
+   *   `E_DIRECTORY_ROLLBACK` if the other is larger than anything the directory now shows;
    *   `E_DIRECTORY_PROOF` if `note` does not verify under the pinned key.
    * @example
    * ```ts
@@ -196,9 +197,20 @@ export class DirectoryClient {
         const body = await this.#http.request('/v1/log/checkpoint');
         mine = await this.#accept(field(body, 'note', isString));
       }
-      if (mine.size === other.size || Math.min(mine.size, other.size) === 0) return compareOpened(mine, other, []);
-      const proof = await this.#consistencyProof(Math.min(mine.size, other.size), Math.max(mine.size, other.size));
-      return compareOpened(mine, other, proof);
+      if (other.size > mine.size) {
+        // The other client saw a larger tree: catch up first (consistently with what we stored).
+        const body = await this.#http.request('/v1/log/checkpoint');
+        mine = await this.#accept(field(body, 'note', isString));
+        if (other.size > mine.size) {
+          throw new SigilError(
+            'E_DIRECTORY_ROLLBACK',
+            `The directory signed a log of ${other.size} entries for another client but shows ${mine.size} now. Report the directory.`,
+            { detail: 'gossip' },
+          );
+        }
+      }
+      if (mine.size === other.size || other.size === 0) return compareOpened(mine, other, []);
+      return compareOpened(mine, other, await this.#consistencyProof(other.size, mine.size));
     });
   }
 

@@ -12,6 +12,7 @@ import {
   signStatement,
   verifyLeafInCheckpoint,
   type AccountState,
+  type KeyBackend,
   type KeyRef,
   type SignedCheckpoint,
   type UserKeyPair,
@@ -48,7 +49,7 @@ export interface Directory {
 }
 
 export async function makeDirectory(
-  options: { config?: Partial<DirectoryConfig>; file?: string; store?: SqliteStoreOptions; logBackend?: { backend: WebCryptoKeyBackend; key: KeyRef } } = {},
+  options: { config?: Partial<DirectoryConfig>; file?: string; store?: SqliteStoreOptions; logBackend?: { backend: KeyBackend; key: KeyRef } } = {},
 ): Promise<Directory> {
   const store = new SqliteStore(options.file ?? ':memory:', options.store);
   const signer = options.logBackend ?? (await (async () => {
@@ -103,13 +104,13 @@ export async function makeDirectory(
 /** A service account: its root in a KeyBackend (WebCrypto here, a PKCS#11 token in production). */
 export interface ServiceAccount {
   readonly id: string;
-  readonly backend: WebCryptoKeyBackend | import('@sigil/sdk').KeyBackend;
+  readonly backend: WebCryptoKeyBackend | KeyBackend;
   readonly root: KeyRef;
   state: AccountState;
   statements: Uint8Array[];
 }
 
-export async function signServiceGenesis(id: string, backend: import('@sigil/sdk').KeyBackend, root: KeyRef, time = T0): Promise<Uint8Array> {
+export async function signServiceGenesis(id: string, backend: KeyBackend, root: KeyRef, time = T0): Promise<Uint8Array> {
   return signStatement({ kind: 'genesis', ...genesisHeader(id, root.id, time), roots: [{ type: 'service', publicKey: root.publicKey }] }, { backend, ref: root });
 }
 
@@ -118,7 +119,7 @@ export async function postStatement(dir: Directory, statement: Uint8Array, blobs
 }
 
 /** Creates a service account through the API and returns it with its verified state. */
-export async function createServiceAccount(dir: Directory, id: string, backend: import('@sigil/sdk').KeyBackend = new WebCryptoKeyBackend()): Promise<ServiceAccount> {
+export async function createServiceAccount(dir: Directory, id: string, backend: KeyBackend = new WebCryptoKeyBackend()): Promise<ServiceAccount> {
   const root = await backend.generateKeyPair({ usage: 'sign', label: `${id} root` });
   const genesis = await signServiceGenesis(id, backend, root);
   const res = await postStatement(dir, genesis);
@@ -156,7 +157,7 @@ export async function nextEpoch(account: ServiceAccount, device: Device, previou
 }
 
 /** A session for a service account: challenge, signature by `signer` (root or device), session. */
-export async function serviceSession(dir: Directory, accountId: string, backend: import('@sigil/sdk').KeyBackend, signer: KeyRef): Promise<string> {
+export async function serviceSession(dir: Directory, accountId: string, backend: KeyBackend, signer: KeyRef): Promise<string> {
   const ch = await dir.call('POST', '/v1/auth/service/challenge', { body: { accountId } });
   expect(ch.status, JSON.stringify(ch.body)).toBe(200);
   const signature = await backend.sign(signer, serviceSessionSignatureInput(unb64u(ch.body.challengeB64), accountId));

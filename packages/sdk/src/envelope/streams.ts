@@ -175,8 +175,57 @@ export interface DecryptStream extends TransformStream<Uint8Array, Uint8Array> {
 
 type State =
   | { readonly phase: 'preamble' }
-  | { readonly phase: 'header'; readonly headerLength: number; readonly chunkSize: number }
-  | { readonly phase: 'chunks'; readonly opener: ChunkOpener; readonly chunkSize: number };
+  | { readonly phase: 'header'; readonly headerLength: number }
+  | { readonly phase: 'chunks'; readonly chunks: ChunkReader };
+
+/**
+ * Cuts payload bytes into chunks (FORMAT.md §4) and opens them in order. A full-length chunk
+ * is never final, so it is opened as soon as it is all here; one that lies whole in an input
+ * piece is opened in place, the others are gathered in one reused buffer, so each byte is
+ * copied at most once and nothing outlives the write that brought it.
+ */
+class ChunkReader {
+  readonly #opener: ChunkOpener;
+  readonly #full: number;
+  readonly #buffer: Uint8Array;
+  #fill = 0;
+  #index = 0;
+
+  constructor(opener: ChunkOpener, chunkSize: number) {
+    this.#opener = opener;
+    this.#full = chunkSize + CHUNK_TAG_LENGTH;
+    this.#buffer = new Uint8Array(this.#full);
+  }
+
+  async feed(input: Uint8Array, controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
+    let o = 0;
+    if (this.#fill > 0) {
+      const n = Math.min(this.#full - this.#fill, input.length);
+      this.#buffer.set(input.subarray(0, n), this.#fill);
+      this.#fill += n;
+      o = n;
+      if (this.#fill < this.#full) return;
+      controller.enqueue(await this.#open(this.#buffer, false));
+      this.#fill = 0;
+    }
+    for (; input.length - o >= this.#full; o += this.#full) {
+      controller.enqueue(await this.#open(input.subarray(o, o + this.#full), false));
+    }
+    this.#buffer.set(input.subarray(o), 0);
+    this.#fill = input.length - o;
+  }
+
+  /** At the end of input, what is left is the final chunk: 16 .. chunkSize + 15 bytes, or the stream was cut. */
+  async finish(controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
+    if (this.#fill < CHUNK_TAG_LENGTH) throw truncated();
+    controller.enqueue(await this.#open(this.#buffer.subarray(0, this.#fill), true));
+  }
+
+  async #open(chunk: Uint8Array, isFinal: boolean): Promise<Uint8Array> {
+    checkChunkCount(++this.#index);
+    return this.#opener.open(chunk, isFinal).catch(payloadFailure);
+  }
+}
 
 /**
  * A decrypting TransformStream: envelope bytes in, plaintext out. A chunk's plaintext is
@@ -200,7 +249,6 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
   const checked = checkDecryptOptions(options);
   const queue = new ByteQueue();
   let state: State = { phase: 'preamble' };
-  let index = 0;
   let resolveParties: (p: EnvelopeParties) => void;
   let rejectParties: (e: unknown) => void;
   const parties = new Promise<EnvelopeParties>((resolve, reject) => {
@@ -209,11 +257,12 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
   });
   parties.catch(() => {}); // the stream reports the error; an unobserved `parties` must not crash the process
 
-  const drain = async (controller: TransformStreamDefaultController<Uint8Array>): Promise<void> => {
+  /** Reads the header from the queue; once it is open, the rest of the input goes to the chunk reader. */
+  const consume = async (controller: TransformStreamDefaultController<Uint8Array>): Promise<void> => {
     if (state.phase === 'preamble') {
       const preamble = readPreamble(queue.peek(PREAMBLE_LENGTH));
       if (preamble === undefined) return;
-      state = { phase: 'header', headerLength: preamble.headerLength, chunkSize: preamble.chunkSize };
+      state = { phase: 'header', headerLength: preamble.headerLength };
     }
     if (state.phase === 'header') {
       const { headerLength } = state;
@@ -223,14 +272,9 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
       const signature = queue.take(SIGNATURE_LENGTH).slice();
       const payloadHeader = queue.take(CHUNK_HEADER_LENGTH).slice();
       const opened = await openHeader(header, signature, payloadHeader, checked);
-      state = { phase: 'chunks', opener: opened.opener, chunkSize: opened.chunkSize };
+      state = { phase: 'chunks', chunks: new ChunkReader(opened.opener, opened.chunkSize) };
       resolveParties({ sender: opened.sender, recipient: opened.recipient });
-    }
-    const { opener, chunkSize } = state;
-    // A full-length chunk is never final (FORMAT.md §4): open it as soon as it is all here.
-    while (queue.length >= chunkSize + CHUNK_TAG_LENGTH) {
-      checkChunkCount(++index);
-      controller.enqueue(await opener.open(queue.take(chunkSize + CHUNK_TAG_LENGTH), false).catch(payloadFailure));
+      if (queue.length > 0) await state.chunks.feed(queue.take(queue.length), controller);
     }
   };
 
@@ -243,21 +287,21 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
     async transform(input, controller) {
       try {
         if (!(input instanceof Uint8Array)) throw new TypeError(`decryptStream expected Uint8Array chunks, got ${typeof input}`);
-        queue.push(input);
-        await drain(controller);
-        queue.own();
+        if (state.phase === 'chunks') {
+          await state.chunks.feed(input, controller);
+        } else {
+          queue.push(input);
+          await consume(controller);
+          queue.own();
+        }
       } catch (e) {
         fail(e);
       }
     },
     async flush(controller) {
       try {
-        await drain(controller);
         if (state.phase !== 'chunks') throw truncated();
-        // What is left is the final chunk: 16 .. chunkSize + 15 bytes, or the stream was cut.
-        if (queue.length < CHUNK_TAG_LENGTH) throw truncated();
-        checkChunkCount(++index);
-        controller.enqueue(await state.opener.open(queue.take(queue.length), true).catch(payloadFailure));
+        await state.chunks.finish(controller);
       } catch (e) {
         fail(e);
       }

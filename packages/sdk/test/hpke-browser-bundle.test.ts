@@ -60,6 +60,32 @@ describe('browser bundle', () => {
     expect(text).not.toMatch(/["']node:[a-z_/]+["']/);
   });
 
+  it('the browser bundle of the entry point carries the browser identity modules and no PKCS#11 code', async () => {
+    // The entry point exports the browser identity modules (key store, PRF, WebAuthn ceremonies);
+    // PKCS#11 (pkcs11js, graphene-pk11, @sigil/hsm-adapter) is Node-only and must never be pulled in.
+    const result = await build({
+      entryPoints: [`${sdk}/src/index.ts`],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      external: ['node:*'],
+      plugins: [distToSrc],
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    for (const m of ['src/browser/key-store.ts', 'src/browser/prf.ts', 'src/browser/webauthn.ts']) {
+      expect(inputs.filter((p) => p.endsWith(m))).toHaveLength(1);
+    }
+    expect(inputs.some((p) => p.includes('@simplewebauthn/browser'))).toBe(true);
+    expect(inputs.filter((p) => /pkcs11js|graphene|hsm-adapter|platform\/node/.test(p))).toEqual([]);
+    const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
+    expect(imports.filter((p) => p.startsWith('node:') || /pkcs11|graphene/.test(p))).toEqual([]);
+    const text = result.outputFiles.map((f) => f.text).join('\n');
+    expect(text).not.toMatch(/["'](node:[a-z_/]+|pkcs11js|graphene-pk11|@sigil\/hsm-adapter)["']/);
+  });
+
   it('under the "node" condition the same specifier selects the node:crypto seam', async () => {
     chosen.length = 0;
     await build({

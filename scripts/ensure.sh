@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
+[ -x /usr/bin/chromium ] && command -v chromium >/dev/null 2>&1 || missing+=(chromium) # the browser tests (playwright-core drives /usr/bin/chromium)
 for extra in ${SIGIL_EXTRA_DEBIAN_PACKAGES:-}; do missing+=("$extra"); done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

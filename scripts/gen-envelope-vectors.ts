@@ -287,6 +287,14 @@ export async function generateEnvelopeVectors(): Promise<VectorFile> {
   invalid('E_BAD_SIGNATURE: valid envelope, but expectedSender is another key', e, 'E_BAD_SIGNATURE', ['alice'], 'mallory');
   invalid('E_NOT_RECIPIENT: none of the keys is a recipient', e, 'E_NOT_RECIPIENT', ['eve', 'bob']);
   {
+    // ECDSA malleability: (r, n - s) verifies too, but the payload context covers the
+    // signature bytes, so the altered envelope fails the commitment.
+    const sig = p256.Signature.fromBytes(e.subarray(h, h + SIG), 'compact');
+    const malleated = new p256.Signature(sig.r, p256.Point.CURVE().n - sig.s).toBytes('compact');
+    if (!p256.verify(malleated, signatureInput(e.subarray(0, h)), refs.sender.publicKey, { lowS: false })) throw new Error('malleated signature must verify');
+    invalid('E_AUTH_FAILED: signature malleated to (r, n - s): it verifies, the payload context does not match', concatBytes(e.subarray(0, h), malleated, e.subarray(h + SIG)), 'E_AUTH_FAILED');
+  }
+  {
     const claimed = e.slice(0, h);
     claimed.set(refs.mallory.publicKey, 12);
     invalid(

@@ -186,9 +186,10 @@ describe('Pkcs11KeyBackend on SoftHSM', () => {
     it('settles every queued call when closed under load: done, or E_BACKEND_CLOSED', async () => {
       const b = await open({ sessions: 1, asyncCalls: true });
       const ref = await b.generateKeyPair({ usage: 'sign', label: 'close-under-load' });
-      const calls = Array.from({ length: 12 }, (_, i) => b.sign(ref, new Uint8Array([i])));
-      await b.close();
-      const settled = await Promise.allSettled(calls);
+      const calls = Promise.allSettled(Array.from({ length: 12 }, (_, i) => b.sign(ref, new Uint8Array([i]))));
+      await b.close(); // waits for the call already on the token, rejects the queued ones
+      const settled = await calls;
+      expect(settled[0]?.status).toBe('fulfilled');
       for (const r of settled) {
         if (r.status === 'rejected') expect(SigilError.is(r.reason, 'E_BACKEND_CLOSED')).toBe(true);
       }

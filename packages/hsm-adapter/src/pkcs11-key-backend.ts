@@ -150,6 +150,9 @@ export class Pkcs11KeyBackend implements KeyBackend {
   #connecting: Promise<Connection> | undefined;
   readonly #waiters: Waiter[] = [];
   #closed = false;
+  /** Sessions leased out right now, across connections; close() waits for them. */
+  #busy = 0;
+  #idle: (() => void) | undefined;
 
   private constructor(module: LoadedModule, options: ResolvedOptions) {
     this.#module = module;
@@ -182,16 +185,19 @@ export class Pkcs11KeyBackend implements KeyBackend {
   }
 
   /**
-   * Closes this backend's sessions; the last backend on the module finalizes it. Idempotent.
-   * Calls made after `close` fail with `E_BACKEND_CLOSED`.
+   * Closes this backend's sessions; the last backend on the module finalizes it. Calls already
+   * on the token finish first (a session is never closed under a call running on another
+   * thread); calls still queued, and calls made after `close`, fail with `E_BACKEND_CLOSED`.
+   * Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w.reject(closedError());
     const conn = this.#conn;
     this.#conn = undefined;
-    if (conn !== undefined) this.#closeSessions(conn);
-    for (const w of this.#waiters.splice(0)) w.reject(closedError());
+    if (conn !== undefined) this.#retire(conn);
+    if (this.#busy > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     releaseModule(this.#module);
   }
 
@@ -539,7 +545,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
       // (this keeps the adapter within a few µs of a raw pkcs11js loop).
       const conn = this.#conn;
       const free = !this.#closed && conn?.live === true ? conn.free.pop() : undefined;
-      const lease = free !== undefined && conn !== undefined ? { conn, session: free } : await this.#acquire();
+      const lease = free !== undefined && conn !== undefined ? this.#lease(conn, free) : await this.#acquire();
       try {
         const result = fn(lease);
         return result instanceof Promise ? await result : result;
@@ -568,17 +574,40 @@ export class Pkcs11KeyBackend implements KeyBackend {
     if (this.#closed) throw closedError();
     const conn = this.#conn?.live === true ? this.#conn : await this.#connected();
     const session = conn.free.pop();
-    if (session !== undefined) return { conn, session };
+    if (session !== undefined) return this.#lease(conn, session);
     const lease = await new Promise<Lease>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    if (!lease.conn.live) return this.#acquire();
+    if (this.#closed || !lease.conn.live) {
+      this.#release(lease);
+      if (this.#closed) throw closedError();
+      return this.#acquire();
+    }
     return lease;
   }
 
+  #lease(conn: Connection, session: Buffer): Lease {
+    this.#busy++;
+    return { conn, session };
+  }
+
+  /**
+   * Gives a session back: to the next queued caller, to the pool, or, if its connection was
+   * retired (or the backend closed) while the call held it, to C_CloseSession. Sessions in
+   * use are closed only here, by their holder, never under a call running on another thread.
+   */
   #release(lease: Lease): void {
-    if (!lease.conn.live || lease.conn !== this.#conn) return; // sessions of a dead connection are closed already
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter.resolve(lease);
-    else lease.conn.free.push(lease.session);
+    const { conn, session } = lease;
+    if (conn.live && conn === this.#conn && !this.#closed) {
+      const waiter = this.#waiters.shift();
+      if (waiter !== undefined) {
+        waiter.resolve(lease); // the lease changes hands; #busy is unchanged
+        return;
+      }
+      conn.free.push(session);
+    } else {
+      this.#closeSession(session);
+    }
+    this.#busy--;
+    if (this.#busy === 0) this.#idle?.();
   }
 
   #connected(): Promise<Connection> {
@@ -637,12 +666,12 @@ export class Pkcs11KeyBackend implements KeyBackend {
         live: true,
       };
       if (this.#closed) {
-        this.#closeSessions(conn);
+        this.#retire(conn);
         throw closedError();
       }
       this.#conn = conn;
       // Callers that queued while the previous connection died get sessions of this one.
-      while (this.#waiters.length > 0 && conn.free.length > 0) this.#waiters.shift()!.resolve({ conn, session: conn.free.pop()! });
+      while (this.#waiters.length > 0 && conn.free.length > 0) this.#waiters.shift()!.resolve(this.#lease(conn, conn.free.pop()!));
       return conn;
     } catch (e) {
       for (const s of sessions) {
@@ -658,7 +687,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
 
   #invalidate(conn: Connection): void {
     if (!conn.live) return;
-    this.#closeSessions(conn);
+    this.#retire(conn);
     if (this.#conn === conn) this.#conn = undefined;
     // Callers queued for a session of the dead connection must not wait for releases that
     // will never come: reconnect for them now, or hand them the reason it failed.
@@ -669,16 +698,19 @@ export class Pkcs11KeyBackend implements KeyBackend {
     }
   }
 
-  #closeSessions(conn: Connection): void {
+  /** Marks a connection dead and closes its idle sessions; busy ones close on release. */
+  #retire(conn: Connection): void {
     conn.live = false;
     conn.keys.clear();
     conn.wrappingKeys.clear();
-    for (const s of conn.sessions) {
-      try {
-        this.#module.lib.C_CloseSession(s);
-      } catch {
-        // Already invalid (module finalized, token gone): nothing to release.
-      }
+    for (const s of conn.free.splice(0)) this.#closeSession(s);
+  }
+
+  #closeSession(session: Buffer): void {
+    try {
+      this.#module.lib.C_CloseSession(session);
+    } catch {
+      // Already invalid (module finalized, token gone): nothing to release.
     }
   }
 

@@ -81,6 +81,7 @@ export interface EnrolWebAuthnOptions extends DirectoryOptions {
   };
   /** The session returned by the registration (the genesis of a WebAuthn account needs it). */
   readonly registrationSession: DirectorySession;
+  /** As in `connect`: default, sessions signed by this device's key. */
   readonly keys: DeviceKeys;
   readonly deviceName: string;
   readonly webauthn: WebAuthnPolicy;
@@ -262,7 +263,7 @@ export class Sigil {
     );
     const account = await directory.publish(genesis, { session: options.registrationSession });
     await certify(directory, account.state, signer, options.keys, options.deviceName);
-    const sigil = new Sigil(directory, options.account, options.keys, options.session ?? (async () => options.registrationSession));
+    const sigil = new Sigil(directory, options.account, options.keys, options.session);
     await sigil.rotate();
     return sigil;
   }

@@ -128,6 +128,24 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     expect(await alice.encrypt(text('x'), { to: ['bob@example.test'] })).toBeInstanceOf(Uint8Array);
   });
 
+  it('streams: encryptStream to accounts, decryptStream releases nothing before the sender verified', async () => {
+    const { alice, bob } = await setup();
+    const big = new Uint8Array(200_000).map((_, i) => i % 251);
+    const collect = async (r: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(r).arrayBuffer());
+    const envelope = await collect(new Blob([big]).stream().pipeThrough(await alice.encryptStream({ to: ['bob@example.test'] })));
+    const ok = bob.decryptStream({ from: 'alice@example.test' });
+    const [plain, sender] = await Promise.all([collect(new Blob([envelope]).stream().pipeThrough(ok)), ok.sender]);
+    expect(Buffer.from(plain).equals(Buffer.from(big))).toBe(true);
+    expect(sender).toEqual({ accountId: 'alice@example.test', deviceId: alice.deviceId });
+    // The same envelope claimed to be from bob: the stream errors and yields no byte.
+    const wrong = bob.decryptStream({ from: 'bob@example.test' });
+    const got: Uint8Array[] = [];
+    const piping = new Blob([envelope]).stream().pipeThrough(wrong).pipeTo(new WritableStream({ write: (c) => void got.push(c) }));
+    expect(await codeOf(piping)).toBe('E_BAD_SIGNATURE');
+    expect(await codeOf(wrong.sender)).toBe('E_BAD_SIGNATURE');
+    expect(got).toEqual([]);
+  });
+
   it('mailbox: send, list, decrypt with the listed sender, delete', async () => {
     const { alice, bob } = await setup();
     const id = await alice.send('bob@example.test', text('via mailbox'));

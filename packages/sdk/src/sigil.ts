@@ -7,8 +7,9 @@ import type { KeyBackend, KeyRef } from './key-backend.js';
 import { equalConstantTime } from './internal/bytes.js';
 import { keyIdOf } from './internal/p256.js';
 import { WebCryptoKeyBackend } from './webcrypto-key-backend.js';
-import { encrypt as encryptEnvelope, type EnvelopeRecipient } from './envelope/encrypt.js';
+import { encrypt as encryptEnvelope, type EnvelopeRecipient, type EnvelopeSender } from './envelope/encrypt.js';
 import { decrypt as decryptEnvelope } from './envelope/decrypt.js';
+import { decryptStream as decryptEnvelopeStream, encryptStream as encryptEnvelopeStream } from './envelope/streams.js';
 import { chainAfter, genesisHeader, type AccountState } from './identity/account-state.js';
 import { signStatement, signStatementWithWebAuthn } from './identity/signed-statement.js';
 import type { Statement } from './identity/statement.js';
@@ -336,8 +337,14 @@ export class Sigil {
   async encrypt(data: Uint8Array, options: { readonly to: readonly string[] }): Promise<Uint8Array> {
     if (!(data instanceof Uint8Array)) throw new TypeError('"data" expected Uint8Array');
     const plaintext = new Uint8Array(data);
+    const to = await this.#recipients(options?.to);
+    return encryptEnvelope(plaintext, { to, from: this.#from() });
+  }
+
+  /** Each account's current user key, verified; refused while a revoked device holds it. */
+  async #recipients(accounts: unknown): Promise<EnvelopeRecipient[]> {
     const to: EnvelopeRecipient[] = [];
-    for (const id of uniqueAccounts(options?.to)) {
+    for (const id of uniqueAccounts(accounts)) {
       const { state } = await this.directory.lookup(id);
       const key = state.userKey;
       if (key === undefined) throw new SigilError('E_KEY_NOT_FOUND', `${id} has no user key yet; it must finish enrolment.`);
@@ -349,9 +356,13 @@ export class Sigil {
       }
       to.push({ publicKey: key.publicKey, epoch: key.epoch });
     }
-    // `accountId` is the signed sender account of FORMAT.md (the header binds it to the signature).
+    return to;
+  }
+
+  /** This device as the envelope sender; `accountId` is the signed sender account of FORMAT.md. */
+  #from(): EnvelopeSender {
     const from = { backend: this.#keys.backend, ref: this.#keys.signing, accountId: this.account };
-    return encryptEnvelope(plaintext, { to, from });
+    return from;
   }
 
   /**
@@ -376,12 +387,75 @@ export class Sigil {
   async decrypt(envelope: Uint8Array, options: { readonly from?: string | undefined } = {}): Promise<SigilDecryptResult> {
     if (!(envelope instanceof Uint8Array)) throw new TypeError('"envelope" expected Uint8Array');
     const bytes = new Uint8Array(envelope);
-    const { state } = await this.directory.lookup(this.account);
-    const ids = await Promise.all(state.userKeys.map(async (k) => [await keyIdOf(k.publicKey), k.epoch] as const));
-    const epochOf = new Map(ids);
+    const result = await decryptEnvelope(bytes, { keys: this.#ring() });
+    try {
+      return { plaintext: result.plaintext, sender: await this.#verifySender(result.sender, options.from) };
+    } catch (e) {
+      result.plaintext.fill(0);
+      throw e;
+    }
+  }
+
+  /**
+   * `decrypt` as a stream: envelope bytes in, plaintext out. No plaintext leaves the stream
+   * before the sender is verified as `decrypt` does; then each chunk once it authenticated.
+   *
+   * @returns The stream, and `sender`, which resolves once the sender verified (or rejects with
+   *   the stream's error).
+   * @throws (errors the stream) the codes of `decrypt`.
+   * @example
+   * ```ts
+   * const { readable, writable, sender } = sigil.decryptStream({ from: 'bob@example.com' });
+   * await Promise.all([response.body!.pipeTo(writable), readable.pipeTo(file), sender]);
+   * ```
+   */
+  decryptStream(options: { readonly from?: string | undefined } = {}): {
+    readonly readable: ReadableStream<Uint8Array>;
+    readonly writable: WritableStream<Uint8Array>;
+    readonly sender: Promise<SigilDecryptResult['sender']>;
+  } {
+    const inner = decryptEnvelopeStream({ keys: this.#ring() });
+    const sender = inner.parties.then((p) => this.#verifySender(p.sender, options.from));
+    sender.catch(() => undefined); // also reported through the stream
+    const gate = new TransformStream<Uint8Array, Uint8Array>({
+      async transform(chunk, controller) {
+        await sender;
+        controller.enqueue(chunk);
+      },
+      async flush() {
+        await sender;
+      },
+    });
+    return { readable: inner.readable.pipeThrough(gate), writable: inner.writable, sender };
+  }
+
+  /**
+   * `encrypt` as a stream: looks the recipients up (as `encrypt`), then returns a
+   * TransformStream of plaintext to envelope bytes.
+   *
+   * @throws SigilError as `encrypt`, before any byte is written.
+   * @example
+   * ```ts
+   * await file.stream().pipeThrough(await sigil.encryptStream({ to: ['bob@example.com'] })).pipeTo(upload);
+   * ```
+   */
+  async encryptStream(options: { readonly to: readonly string[] }): Promise<TransformStream<Uint8Array, Uint8Array>> {
+    const to = await this.#recipients(options?.to);
+    return encryptEnvelopeStream({ to, from: this.#from() });
+  }
+
+  /** A KeyBackend over this account's user keys: unwraps an epoch the first time it is asked for. */
+  #ring(): KeyBackend {
     const userKeys = this.#userKeys;
-    const ring: KeyBackend = {
+    let epochs: Promise<{ state: AccountState; epochOf: Map<string, number> }> | undefined;
+    const load = () =>
+      (epochs ??= this.directory.lookup(this.account).then(async ({ state }) => ({
+        state,
+        epochOf: new Map(await Promise.all(state.userKeys.map(async (k) => [await keyIdOf(k.publicKey), k.epoch] as const))),
+      })));
+    return {
       getKey: async (id) => {
+        const { state, epochOf } = await load();
         const epoch = epochOf.get(id);
         if (epoch === undefined) return undefined;
         const have = await userKeys.getKey(id);
@@ -396,33 +470,34 @@ export class Sigil {
       sign: () => Promise.reject(new TypeError('not supported')),
       deleteKey: () => Promise.reject(new TypeError('not supported')),
     };
-    const result = await decryptEnvelope(bytes, { keys: ring });
-    try {
-      const named = (result.sender as { accountId?: unknown }).accountId;
-      const claimed = typeof named === 'string' ? named : undefined;
-      if (claimed !== undefined && options.from !== undefined && claimed !== options.from) {
-        throw new SigilError('E_BAD_SIGNATURE', 'The envelope is signed for another sender account than the one given.', { detail: 'sender-account' });
-      }
-      const accountId = claimed ?? options.from;
-      if (accountId === undefined) {
-        throw new SigilError('E_BAD_SIGNATURE', 'The envelope names no sender account; pass { from }.', { detail: 'sender-account' });
-      }
-      const sender = (await this.directory.lookup(accountId)).state;
-      const keyId = result.sender.keyId;
-      const device = sender.devices.find((d) => d.id === keyId);
-      const root = sender.roots.find((r) => r.id === keyId && r.type === 'service');
-      const key = device?.signingKey ?? root?.publicKey;
-      if (key === undefined || !equalConstantTime(key, result.sender.publicKey)) {
-        if (sender.revokedDevices.some((d) => d.id === keyId)) {
-          throw new SigilError('E_KEY_REVOKED', `The envelope is signed by a device ${accountId} revoked.`);
-        }
-        throw new SigilError('E_BAD_SIGNATURE', `The envelope is not signed by a key of ${accountId}.`, { detail: 'sender-key' });
-      }
-      return { plaintext: result.plaintext, sender: { accountId, deviceId: keyId } };
-    } catch (e) {
-      result.plaintext.fill(0);
-      throw e;
+  }
+
+  /** The envelope's signing key must be a current device (or the service root) of the sender account. */
+  async #verifySender(
+    signer: { readonly keyId: string; readonly publicKey: Uint8Array },
+    from: string | undefined,
+  ): Promise<SigilDecryptResult['sender']> {
+    const named = (signer as { accountId?: unknown }).accountId;
+    const claimed = typeof named === 'string' ? named : undefined;
+    if (claimed !== undefined && from !== undefined && claimed !== from) {
+      throw new SigilError('E_BAD_SIGNATURE', 'The envelope is signed for another sender account than the one given.', { detail: 'sender-account' });
     }
+    const accountId = claimed ?? from;
+    if (accountId === undefined) {
+      throw new SigilError('E_BAD_SIGNATURE', 'The envelope names no sender account; pass { from }.', { detail: 'sender-account' });
+    }
+    const sender = (await this.directory.lookup(accountId)).state;
+    const keyId = signer.keyId;
+    const device = sender.devices.find((d) => d.id === keyId);
+    const root = sender.roots.find((r) => r.id === keyId && r.type === 'service');
+    const key = device?.signingKey ?? root?.publicKey;
+    if (key === undefined || !equalConstantTime(key, signer.publicKey)) {
+      if (sender.revokedDevices.some((d) => d.id === keyId)) {
+        throw new SigilError('E_KEY_REVOKED', `The envelope is signed by a device ${accountId} revoked.`);
+      }
+      throw new SigilError('E_BAD_SIGNATURE', `The envelope is not signed by a key of ${accountId}.`, { detail: 'sender-key' });
+    }
+    return { accountId, deviceId: keyId };
   }
 
   /**

@@ -353,3 +353,20 @@ export async function newRoot(label = 'root'): Promise<{ backend: WebCryptoKeyBa
   const backend = new WebCryptoKeyBackend();
   return { backend, ref: await backend.generateKeyPair({ usage: 'sign', label }) };
 }
+
+/**
+ * A man in the middle over any directory's fetch (e.g. the real Hono app of @sigil/server): every
+ * JSON answer passes through `hooks`, in order, so a test can make the real directory lie.
+ */
+export function lyingFetch(inner: FetchLike): { fetch: FetchLike; hooks: AnswerHook[] } {
+  const hooks: AnswerHook[] = [];
+  const fetch: FetchLike = async (input, init) => {
+    const res = await inner(input, init);
+    if (hooks.length === 0 || !(res.headers.get('content-type') ?? '').includes('application/json')) return res;
+    const url = new URL(input);
+    let body: unknown = await res.json();
+    for (const h of hooks) body = await h(url.pathname + url.search, body);
+    return Response.json(body, { status: res.status });
+  };
+  return { fetch, hooks };
+}

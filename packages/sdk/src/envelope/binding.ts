@@ -5,7 +5,7 @@
 import { platform } from '#platform';
 import { SigilError } from '../errors.js';
 import { concatBytes, toHex } from '../internal/bytes.js';
-import { importP256PublicKey } from '../internal/p256.js';
+import { checkP256PublicKey, importP256PublicKey } from '../internal/p256.js';
 import { hkdfExtract } from '../internal/platform/hkdf.js';
 import { KEY_ID_LENGTH, LABEL_CONTENT_KEY, LABEL_HEADER_SIGNATURE, LABEL_PAYLOAD, SIGNATURE_LENGTH } from './format.js';
 
@@ -48,11 +48,16 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
   return value;
 }
 
-/** FORMAT.md §1: keyId(pk) = first 16 bytes of SHA-256(pk), as `keyIdOf`. Validate pk first. */
+/**
+ * FORMAT.md §1: keyId(pk) = first 16 bytes of SHA-256(pk), as `keyIdOf`, after validating pk
+ * (§3.1 step 5). Only validated keys enter the cache, so a hit needs no second validation.
+ * @throws SigilError E_BAD_PUBLIC_KEY
+ */
 export async function keyIdBytes(publicKey: Uint8Array): Promise<Uint8Array> {
   const hex = toHex(publicKey);
   const cached = keyIds.get(hex);
   if (cached !== undefined) return cached.slice();
+  checkP256PublicKey(publicKey);
   return remember(keyIds, hex, (await sha256(publicKey)).slice(0, KEY_ID_LENGTH)).slice();
 }
 

@@ -68,12 +68,11 @@ async function checkRecipients(to: unknown): Promise<CheckedRecipient[]> {
     if (typeof r !== 'object' || r === null) throw new TypeError(`"to[${i}]" expected an object`);
     assertBytes(`to[${i}].publicKey`, r.publicKey);
     const publicKey = copyBytes(r.publicKey);
-    checkP256PublicKey(publicKey);
     const epoch = r.epoch ?? 0;
     if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) {
       throw new RangeError(`"to[${i}].epoch" expected an integer in 0..2^32-1, got ${String(epoch)}`);
     }
-    const keyId = await keyIdBytes(publicKey);
+    const keyId = await keyIdBytes(publicKey); // validates the key (E_BAD_PUBLIC_KEY)
     const id = toHex(keyId);
     if (r.id !== undefined && r.id !== id) {
       throw new TypeError(`"to[${i}].id" is ${String(r.id)} but keyIdOf(publicKey) is ${id}`);

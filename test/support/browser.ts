@@ -2,7 +2,7 @@
 // Chrome DevTools Protocol virtual authenticator per page (../shared/recipes/webauthn-chromium.md).
 // Pages are served from http://localhost:PORT, a secure context where WebAuthn runs; every other
 // host name resolves to nothing (--host-resolver-rules), so a test page cannot reach outside.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 
@@ -41,13 +41,24 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Serves fixed files from 127.0.0.1 on a free port; anything else is a 404. */
-export async function serveStatic(files: Record<string, StaticFile>): Promise<TestServer> {
+/** A Node request handler for what is not a static file (e.g. the directory's API, same origin). */
+export type FallbackHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Serves fixed files from 127.0.0.1 on a free port. Anything else goes to `fallback()`'s handler
+ * when it returns one (it is asked per request, so it can be set once the origin is known), else 404.
+ */
+export async function serveStatic(files: Record<string, StaticFile>, fallback?: () => FallbackHandler | undefined): Promise<TestServer> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     requests.push(path);
     const file = files[path];
+    const other = file === undefined ? fallback?.() : undefined;
+    if (other !== undefined) {
+      other(req, res);
+      return;
+    }
     if (file === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;

@@ -138,6 +138,8 @@ export {
   signInWithWebAuthn,
   webAuthnStatementSigner,
   assertStatement,
+  registerBrowserAccount,
+  signInBrowserAccount,
 } from './browser/index.js';
 export type {
   BrowserKeyStoreOptions,
@@ -151,4 +153,8 @@ export type {
   RegisteredWebAuthnCredential,
   WebAuthnSignIn,
   StatementAssertionOptions,
+  BrowserAccount,
+  BrowserAccountOptions,
+  RegisterBrowserAccountOptions,
+  SignInBrowserAccountOptions,
 } from './browser/index.js';

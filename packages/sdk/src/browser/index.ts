@@ -13,3 +13,5 @@ export type {
   WebAuthnSignIn,
   StatementAssertionOptions,
 } from './webauthn.js';
+export { registerBrowserAccount, signInBrowserAccount } from './account.js';
+export type { BrowserAccount, BrowserAccountOptions, RegisterBrowserAccountOptions, SignInBrowserAccountOptions } from './account.js';

@@ -1,0 +1,214 @@
+// A person's account in a browser: register with a passkey or security key, sign in again later,
+// on top of `Sigil` and the verifying `DirectoryClient`. The WebAuthn credential is the account
+// root; the device keys are non-extractable CryptoKeys made here and kept in IndexedDB
+// (BrowserKeyStore), so the same browser signs in again without re-enrolling.
+import { SigilError } from '../errors.js';
+import { equalConstantTime } from '../internal/bytes.js';
+import { keyIdOf } from '../internal/p256.js';
+import { DirectoryClient, type DirectorySession } from '../directory/client.js';
+import type { FetchLike } from '../directory/http.js';
+import type { ClientStateStore } from '../directory/state-store.js';
+import type { WebAuthnPolicy } from '../identity/webauthn.js';
+import type { LogVerifierKey } from '../transparency/signed-note.js';
+import { Sigil, type DeviceKeys, type RootSigner } from '../sigil.js';
+import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
+import { BrowserKeyStore, type BrowserKeyStoreOptions } from './key-store.js';
+import type { PrfKeks } from './prf.js';
+import { registerWebAuthnCredential, signInWithWebAuthn, webAuthnStatementSigner, type WebAuthnMode } from './webauthn.js';
+
+/** How to reach the directory and where this browser keeps its keys. */
+export interface BrowserAccountOptions {
+  /** The directory's URL, or a DirectoryClient already made (then it carries the WebAuthn policy). */
+  readonly directory: string | DirectoryClient;
+  /** The pinned log verifier key (vkey text); required with a URL. */
+  readonly logPublicKey?: string | LogVerifierKey | undefined;
+  /** Client memory (checkpoint, account heads); memory by default. */
+  readonly state?: ClientStateStore | undefined;
+  readonly fetch?: FetchLike | undefined;
+  /**
+   * The relying-party policy that statements signed by WebAuthn roots are checked against.
+   * Default: this page's host name as RP ID and its origin.
+   */
+  readonly webauthn?: WebAuthnPolicy | undefined;
+  /** Where device keys live. Default: IndexedDB database `sigil:<account>`. */
+  readonly keyStore?: ((account: string) => BrowserKeyStoreOptions) | undefined;
+  /** WebAuthn ceremony timeout (ms). */
+  readonly timeoutMs?: number | undefined;
+}
+
+export interface RegisterBrowserAccountOptions extends BrowserAccountOptions {
+  /** The new account's id (1 to 128 visible ASCII characters, e.g. `alice@example.org`). */
+  readonly account: string;
+  /** Shown by the authenticator. */
+  readonly displayName: string;
+  /** This device's name in the account (1 to 64 UTF-8 bytes; default `"browser"`). */
+  readonly deviceName?: string | undefined;
+}
+
+export interface SignInBrowserAccountOptions extends BrowserAccountOptions {
+  /** The account to sign in to; omit for a discoverable credential to choose. */
+  readonly account?: string | undefined;
+}
+
+/** A signed-in browser device of an account. */
+export interface BrowserAccount {
+  readonly sigil: Sigil;
+  readonly account: string;
+  /** 'prf' if the credential of this ceremony gave a PRF output, else 'no-prf'. */
+  readonly mode: WebAuthnMode;
+  /** The KEKs of the PRF output (mode 'prf'); they stay in this page. */
+  readonly keks: PrfKeks | undefined;
+  /** The WebAuthn session the directory opened for this ceremony. */
+  readonly session: DirectorySession;
+  /** The credential as a root signer, for `sigil.addDevice` / `sigil.revokeDevice` (one touch each). */
+  readonly root: Extract<RootSigner, { readonly id: string }>;
+  /** This device's keys (non-extractable, stored in IndexedDB). */
+  readonly keys: DeviceKeys;
+}
+
+function pagePolicy(): WebAuthnPolicy {
+  const loc = (globalThis as { location?: { hostname?: string; origin?: string } }).location;
+  if (typeof loc?.hostname !== 'string' || typeof loc.origin !== 'string') {
+    throw new TypeError('"webauthn" expected { rpId, origins } outside a page');
+  }
+  return { rpId: loc.hostname, origins: [loc.origin] };
+}
+
+function directoryOf(o: BrowserAccountOptions, policy: WebAuthnPolicy): DirectoryClient {
+  if (o.directory instanceof DirectoryClient) return o.directory;
+  if (typeof o.directory !== 'string') throw new TypeError('"directory" expected a URL string or a DirectoryClient');
+  if (o.logPublicKey === undefined) throw new TypeError('"logPublicKey" expected the pinned log verifier key');
+  // A wrapper, not `globalThis.fetch` itself: browsers refuse fetch called on another `this`
+  // ("Illegal invocation"), and DirectoryHttp calls it as a method of its own.
+  const fetchImpl: FetchLike = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  return new DirectoryClient({ url: o.directory, logPublicKey: o.logPublicKey, state: o.state, webauthn: policy, fetch: fetchImpl });
+}
+
+function storeOptions(o: BrowserAccountOptions, account: string): BrowserKeyStoreOptions {
+  return o.keyStore?.(account) ?? { name: `sigil:${account}` };
+}
+
+/**
+ * Registers a new account in this browser: a WebAuthn credential (passkey or security key,
+ * ES256, PRF requested) registered with the directory; two device keys made non-extractable and
+ * stored in IndexedDB; the genesis and this device's certificate signed by the credential (two
+ * assertions whose challenges are the statements' SHA-256); the first user-key epoch published.
+ *
+ * @throws SigilError `E_DIRECTORY` (`detail` `E_CONFLICT`: the account id is taken), `E_WEBAUTHN`
+ *   (a ceremony failed: cancelled, timed out, refused), `E_DIRECTORY_PROOF` (the directory
+ *   registered another credential than this one), `E_KEY_NOT_FOUND` (IndexedDB unavailable), and
+ *   every code of `Sigil.enrolWebAuthn`.
+ * @example
+ * ```ts
+ * const alice = await registerBrowserAccount({ directory: 'https://keys.example.org', logPublicKey: PINNED_VKEY,
+ *   account: 'alice@example.org', displayName: 'Alice' });
+ * console.log(alice.mode); // 'prf' with a passkey that has PRF, 'no-prf' with most security keys
+ * ```
+ */
+export async function registerBrowserAccount(options: RegisterBrowserAccountOptions): Promise<BrowserAccount> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, logPublicKey, account, displayName }');
+  const { account } = options;
+  const policy = options.webauthn ?? pagePolicy();
+  const directory = directoryOf(options, policy);
+  const ceremony = { timeoutMs: options.timeoutMs };
+
+  const creationOptions = await directory.webAuthnRegistrationOptions(account, options.displayName);
+  const created = await registerWebAuthnCredential(creationOptions as Parameters<typeof registerWebAuthnCredential>[0], ceremony);
+  const { session, credential } = await directory.webAuthnRegister(account, created.response);
+  if (!equalConstantTime(credential.id, created.root.credentialId) || !equalConstantTime(credential.publicKey, created.root.publicKey)) {
+    throw new SigilError('E_DIRECTORY_PROOF', 'The directory registered another credential than the one this authenticator made.', {
+      detail: 'credential',
+    });
+  }
+
+  const backend = new WebCryptoKeyBackend();
+  const keys: DeviceKeys = {
+    backend,
+    signing: await backend.generateKeyPair({ usage: 'sign', label: `${account} device signing` }),
+    agreement: await backend.generateKeyPair({ usage: 'agree', label: `${account} device agreement` }),
+  };
+  const store = await BrowserKeyStore.open(storeOptions(options, account));
+  try {
+    await store.saveKey(backend, keys.signing);
+    await store.saveKey(backend, keys.agreement);
+  } finally {
+    store.close();
+  }
+
+  const getAssertion = webAuthnStatementSigner({ rpId: created.root.rpId, credentialId: created.root.credentialId, timeoutMs: options.timeoutMs });
+  const sigil = await Sigil.enrolWebAuthn({
+    directory,
+    account,
+    root: { ...created.root, getAssertion },
+    registrationSession: session,
+    keys,
+    deviceName: options.deviceName ?? 'browser',
+    webauthn: policy,
+  });
+  return {
+    sigil,
+    account,
+    mode: created.mode,
+    keks: created.keks,
+    session,
+    root: { id: await keyIdOf(created.root.publicKey), getAssertion },
+    keys,
+  };
+}
+
+/**
+ * Signs in to an account this browser is a device of: a WebAuthn assertion (discoverable, or
+ * bound to `account`) verified by the directory, PRF evaluated when the credential has it, then
+ * the device keys loaded from IndexedDB and `Sigil.connect`, which checks that they are a
+ * current, certified device of the account in the verified log.
+ *
+ * @throws SigilError `E_WEBAUTHN` (the ceremony failed), `E_DIRECTORY` (the directory refused
+ *   the assertion), `E_UNAUTHORIZED` (the credential belongs to another account than `account`),
+ *   `E_KEY_NOT_FOUND` (this browser holds no device keys of the account: enrol it as a new
+ *   device first), `E_KEY_REVOKED` (this device was revoked), and every code of `Sigil.connect`.
+ * @example
+ * ```ts
+ * const me = await signInBrowserAccount({ directory: url, logPublicKey: PINNED_VKEY });
+ * for (const m of await me.sigil.list()) show(await me.sigil.decrypt(m.envelope, { from: m.senderId }));
+ * ```
+ */
+export async function signInBrowserAccount(options: SignInBrowserAccountOptions): Promise<BrowserAccount> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, logPublicKey }');
+  const policy = options.webauthn ?? pagePolicy();
+  const directory = directoryOf(options, policy);
+
+  const requestOptions = await directory.webAuthnLoginOptions(options.account);
+  const signIn = await signInWithWebAuthn(requestOptions as Parameters<typeof signInWithWebAuthn>[0], { timeoutMs: options.timeoutMs });
+  const session = await directory.webAuthnLogin(signIn.response);
+  const account = session.accountId;
+  if (options.account !== undefined && account !== options.account) {
+    throw new SigilError('E_UNAUTHORIZED', 'This credential belongs to another account.', { detail: 'account' });
+  }
+
+  const backend = new WebCryptoKeyBackend();
+  const store = await BrowserKeyStore.open(storeOptions(options, account));
+  let refs;
+  try {
+    refs = await store.loadKeys(backend);
+  } finally {
+    store.close();
+  }
+  const signing = refs.find((r) => r.usage === 'sign');
+  const agreement = refs.find((r) => r.usage === 'agree');
+  if (signing === undefined || agreement === undefined) {
+    throw new SigilError('E_KEY_NOT_FOUND', 'This browser holds no device keys of the account; enrol it as a new device first.', {
+      detail: 'no-device',
+    });
+  }
+  const keys: DeviceKeys = { backend, signing, agreement };
+  const sigil = await Sigil.connect({ directory, account, keys });
+
+  // The root that answered, from the verified account state (never from the directory's word).
+  const { state } = await directory.lookup(account);
+  const root = state.roots.find((r) => r.type === 'webauthn' && equalConstantTime(r.credentialId, signIn.credentialId));
+  if (root === undefined || root.type !== 'webauthn') {
+    throw new SigilError('E_UNAUTHORIZED', 'The credential that signed in is not a root of the account.', { detail: 'root' });
+  }
+  const getAssertion = webAuthnStatementSigner({ rpId: root.rpId, credentialId: root.credentialId, timeoutMs: options.timeoutMs });
+  return { sigil, account, mode: signIn.mode, keks: signIn.keks, session, root: { id: root.id, getAssertion }, keys };
+}

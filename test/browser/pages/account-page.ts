@@ -1,0 +1,49 @@
+// Page code of the browser end-to-end test: a person registers and signs in against the real
+// directory (same origin), through the SDK's public API only.
+import { registerBrowserAccount, signInBrowserAccount, type BrowserAccount } from '@sigil/sdk';
+import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
+
+let me: BrowserAccount | undefined;
+
+function current(): BrowserAccount {
+  if (me === undefined) throw new Error('not signed in');
+  return me;
+}
+
+function summary(a: BrowserAccount) {
+  return { account: a.account, mode: a.mode, deviceId: a.sigil.deviceId, hasKeks: a.keks !== undefined, rootId: a.root.id };
+}
+
+const api = {
+  async register(logPublicKey: string, account: string, displayName: string, timeoutMs: number) {
+    me = await registerBrowserAccount({ directory: location.origin, logPublicKey, account, displayName, deviceName: 'test browser', timeoutMs });
+    return summary(me);
+  },
+
+  async signIn(logPublicKey: string, account: string | undefined, timeoutMs: number) {
+    me = await signInBrowserAccount({ directory: location.origin, logPublicKey, account, timeoutMs });
+    return summary(me);
+  },
+
+  async encryptTo(to: string[], text: string): Promise<string> {
+    const envelope = await current().sigil.encrypt(new TextEncoder().encode(text), { to });
+    return toBase64Url(envelope);
+  },
+
+  async decryptFrom(envelopeB64: string, from: string) {
+    const envelope = fromBase64Url(envelopeB64);
+    if (envelope === undefined) throw new TypeError('bad base64url');
+    const { plaintext, sender } = await current().sigil.decrypt(envelope, { from });
+    return { text: new TextDecoder().decode(plaintext), sender };
+  },
+
+  /** Encrypts to the given accounts and decrypts as this account: the whole verified path. */
+  async roundTrip(to: string[], text: string) {
+    const a = current();
+    const envelope = await a.sigil.encrypt(new TextEncoder().encode(text), { to });
+    const { plaintext, sender } = await a.sigil.decrypt(envelope, { from: a.account });
+    return { text: new TextDecoder().decode(plaintext), sender, envelopeBytes: envelope.length };
+  },
+};
+
+(globalThis as unknown as { sigilTest: typeof api }).sigilTest = api;

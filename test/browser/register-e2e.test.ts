@@ -1,0 +1,173 @@
+// First browser end-to-end: real Chromium, the real directory (@sigil/server over SQLite, in
+// process, same origin as the page), the SDK's public API in the page. Alice registers with a
+// PRF passkey; her device keys are stored non-extractable; her genesis, device certificate and
+// first user-key epoch are in the log, verified from Node by a DirectoryClient with the pinned
+// log key. She signs in again after a reload; Bob does the same with a security key (no PRF).
+import { getRequestListener } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DirectoryClient, WebCryptoKeyBackend } from '@sigil/sdk';
+import { SqliteStore, TransparencyLog, createDirectoryApp, memoryLogger } from '@sigil/server';
+import type { Browser } from 'playwright-core';
+import {
+  AUTHENTICATORS,
+  PageError,
+  TEST_WEBAUTHN_TIMEOUT_MS,
+  callPage,
+  launchChromium,
+  openPage,
+  serveStatic,
+  testPageHtml,
+  type FallbackHandler,
+  type TestPage,
+  type TestServer,
+} from '../support/browser.js';
+import { bundlePage } from '../support/page-bundle.js';
+
+type Summary = { account: string; mode: 'prf' | 'no-prf'; deviceId: string; hasKeks: boolean; rootId: string };
+type Audit = { privateKeys: number; extractableFlags: boolean[]; exported: number; failures: string[] };
+
+const T = TEST_WEBAUTHN_TIMEOUT_MS;
+
+let browser: Browser;
+let server: TestServer;
+let store: SqliteStore;
+let vkey: string;
+let logger: ReturnType<typeof memoryLogger>;
+const bodies: string[] = [];
+const answers: string[] = [];
+
+async function reloadPage(tp: TestPage): Promise<void> {
+  await tp.page.reload();
+  await tp.page.waitForFunction(() => (globalThis as { sigilTest?: unknown }).sigilTest !== undefined);
+}
+
+beforeAll(async () => {
+  const [accountScript, identityScript] = await Promise.all([
+    bundlePage('test/browser/pages/account-page.ts'),
+    bundlePage('test/browser/pages/identity-page.ts'),
+  ]);
+  let handler: FallbackHandler | undefined;
+  server = await serveStatic(
+    {
+      '/': { type: 'text/html; charset=utf-8', body: testPageHtml('/account-page.js') },
+      '/account-page.js': { type: 'text/javascript; charset=utf-8', body: accountScript },
+      '/audit': { type: 'text/html; charset=utf-8', body: testPageHtml('/identity-page.js') },
+      '/identity-page.js': { type: 'text/javascript; charset=utf-8', body: identityScript },
+    },
+    () => handler,
+  );
+  store = new SqliteStore(':memory:');
+  const backend = new WebCryptoKeyBackend();
+  const log = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key: await backend.generateKeyPair({ usage: 'sign', label: 'log' }) } });
+  logger = memoryLogger();
+  const { app } = createDirectoryApp({ store, log, logger, config: { rpId: 'localhost', origins: [server.origin] } });
+  vkey = (await log.verifierKey()).vkey;
+  handler = getRequestListener(async (req, env) => {
+    if (req.method !== 'GET') bodies.push(await req.clone().text());
+    const res = await app.fetch(req, env);
+    answers.push(await res.clone().text());
+    return res;
+  });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await store?.close();
+});
+
+function nodeClient(): DirectoryClient {
+  return new DirectoryClient({ url: server.origin, logPublicKey: vkey, webauthn: { rpId: 'localhost', origins: [server.origin] } });
+}
+
+describe('browser accounts against the real directory', () => {
+  let alice: TestPage;
+  let aliceReg: Summary;
+
+  it('Alice registers with a PRF passkey: root, device and first user-key epoch are in the verified log', async () => {
+    alice = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
+    aliceReg = await callPage<Summary>(alice, 'register', vkey, 'alice@example.org', 'Alice', T);
+    expect(aliceReg).toMatchObject({ account: 'alice@example.org', mode: 'prf', hasKeks: true });
+
+    const { state, kind } = await nodeClient().lookup('alice@example.org');
+    expect(kind).toBe('user');
+    expect(state.roots).toHaveLength(1);
+    expect(state.roots[0]).toMatchObject({ type: 'webauthn', rpId: 'localhost', id: aliceReg.rootId });
+    expect(state.devices.map((d) => d.id)).toEqual([aliceReg.deviceId]);
+    expect(state.userKey?.epoch).toBe(1);
+    expect([...(state.userKey?.wraps.keys() ?? [])]).toEqual([aliceReg.deviceId]);
+
+    const rt = await callPage<{ text: string; sender: { accountId: string; deviceId: string } }>(alice, 'roundTrip', ['alice@example.org'], 'note to self');
+    expect(rt.text).toBe('note to self');
+    expect(rt.sender).toEqual({ accountId: 'alice@example.org', deviceId: aliceReg.deviceId });
+  });
+
+  it('her device keys are in IndexedDB and cannot be exported', async () => {
+    // The audit page is the same origin, so it sees the same IndexedDB (another tab, no authenticator needed).
+    const tab = await alice.context.newPage();
+    await tab.goto(`${server.origin}/audit`);
+    await tab.waitForFunction(() => (globalThis as { sigilTest?: unknown }).sigilTest !== undefined);
+    const audit = await callPage<Audit>({ ...alice, page: tab }, 'auditStoredPrivateKeys');
+    expect(audit.privateKeys).toBe(2);
+    expect(audit.extractableFlags).toEqual([false, false]);
+    expect(audit.exported).toBe(0);
+    await tab.close();
+  });
+
+  it('after a reload she signs in (discoverable) with the same device and PRF mode', async () => {
+    await reloadPage(alice);
+    const s = await callPage<Summary>(alice, 'signIn', vkey, undefined, T);
+    expect(s).toEqual({ ...aliceReg });
+    const rt = await callPage<{ text: string }>(alice, 'roundTrip', ['alice@example.org'], 'still me');
+    expect(rt.text).toBe('still me');
+  });
+
+  it('Bob registers with a security key without PRF; Alice and Bob encrypt to each other', async () => {
+    const bob = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.securityKeyWithoutPrf);
+    const bobReg = await callPage<Summary>(bob, 'register', vkey, 'bob@example.org', 'Bob', T);
+    expect(bobReg).toMatchObject({ mode: 'no-prf', hasKeks: false });
+    await reloadPage(bob);
+    const s = await callPage<Summary>(bob, 'signIn', vkey, 'bob@example.org', T);
+    expect(s).toEqual(bobReg);
+    // Bob writes to Alice (and himself); each opens it through their own verified path.
+    type Opened = { text: string; sender: { accountId: string; deviceId: string } };
+    const toAlice = await callPage<string>(bob, 'encryptTo', ['alice@example.org', 'bob@example.org'], 'hello alice');
+    expect(await callPage<Opened>(alice, 'decryptFrom', toAlice, 'bob@example.org')).toEqual({
+      text: 'hello alice',
+      sender: { accountId: 'bob@example.org', deviceId: bobReg.deviceId },
+    });
+    expect((await callPage<Opened>(bob, 'decryptFrom', toAlice, 'bob@example.org')).text).toBe('hello alice');
+    // Alice answers; Bob reads it; a third party's claim of authorship is refused.
+    const toBob = await callPage<string>(alice, 'encryptTo', ['bob@example.org'], 'hi bob');
+    expect(await callPage<Opened>(bob, 'decryptFrom', toBob, 'alice@example.org')).toEqual({
+      text: 'hi bob',
+      sender: { accountId: 'alice@example.org', deviceId: aliceReg.deviceId },
+    });
+    const forged = await callPage(bob, 'decryptFrom', toBob, 'bob@example.org').catch((e: unknown) => e);
+    expect((forged as PageError).code).toBe('E_BAD_SIGNATURE');
+    // Alice cannot read what was sealed to Bob alone.
+    const notHers = await callPage(alice, 'decryptFrom', toBob, 'alice@example.org').catch((e: unknown) => e);
+    expect((notHers as PageError).code).toBe('E_NOT_RECIPIENT');
+  });
+
+  it('refuses a taken account id and a credential of another account', async () => {
+    const mallory = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
+    const taken = await callPage(mallory, 'register', vkey, 'alice@example.org', 'Not Alice', T).catch((e: unknown) => e);
+    expect(taken).toBeInstanceOf(PageError);
+    expect((taken as PageError).code).toBe('E_DIRECTORY');
+    // Alice's credential, asked to sign in as Bob: the directory offers only Bob's credentials,
+    // which Alice's authenticator does not hold, so the ceremony fails quickly.
+    const wrong = await callPage(alice, 'signIn', vkey, 'bob@example.org', 1_000).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(PageError);
+    expect((wrong as PageError).code).toBe('E_WEBAUTHN');
+  });
+
+  it('the server never received a PRF result, and logged no token', async () => {
+    expect(bodies.length).toBeGreaterThan(0);
+    for (const b of bodies) expect(b).not.toMatch(/"results"/);
+    const tokens = answers.flatMap((b) => [...b.matchAll(/"token":"([A-Za-z0-9_-]+)"/g)].map((m) => m[1] as string));
+    expect(tokens.length).toBeGreaterThan(0);
+    for (const line of logger.lines) for (const t of tokens) expect(line).not.toContain(t);
+  });
+});

@@ -98,6 +98,8 @@ export class DirectoryClient {
   readonly #state: ClientStateStore;
   readonly #webauthn: WebAuthnPolicy | undefined;
   #verifier: Promise<CheckpointVerifier> | undefined;
+  /** Verified folds by account (least recently looked up first), to verify only new statements. */
+  readonly #folds = new Map<string, { readonly statements: readonly VerifiedStatement[]; readonly states: readonly AccountState[] }>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: DirectoryClientOptions) {
@@ -247,10 +249,12 @@ export class DirectoryClient {
     if (served.length === 0) throw new SigilError('E_DIRECTORY_PROOF', 'The directory served an account with no statements.', { detail: 'sequence' });
 
     const statements: VerifiedStatement[] = [];
-    const heads: Uint8Array[] = [];
+    const states: AccountState[] = [];
     let state: AccountState | undefined;
     let lastIndex = -1;
     const policy = { accountId, ...(this.#webauthn ?? {}) };
+    const cached = this.#folds.get(accountId);
+    let prefix = cached !== undefined; // still inside the prefix verified before
     for (const s of served) {
       const leafIndex = field(s, 'leafIndex', isIndex);
       const statement = bytesOf(field(s, 'statementB64', isString), 'statement');
@@ -262,12 +266,18 @@ export class DirectoryClient {
         });
       }
       lastIndex = leafIndex;
+      // Every statement is proved in THIS checkpoint; only the fold of a prefix this client
+      // verified before (same leaves, same bytes) is reused instead of re-checking signatures.
       await verifyLeafInCheckpoint(checkpoint, leafIndex, statement, proof);
-      state = await applyStatement(state, statement, policy);
-      heads.push(state.head);
+      const i = statements.length;
+      const known = cached?.statements[i];
+      prefix = prefix && known !== undefined && known.leafIndex === leafIndex && sameBytes(known.statement, statement);
+      state = prefix ? cached!.states[i]! : await applyStatement(state, statement, policy);
+      states.push(state);
       statements.push({ leafIndex, statement });
     }
     const verified = state as AccountState;
+    const heads = states.map((x) => x.head);
 
     // Never go back on an account: the history must extend the highest head verified before.
     const seen = await this.#state.loadAccountHead(accountId);
@@ -287,6 +297,9 @@ export class DirectoryClient {
       }
     }
     if (seen === undefined || verified.seq > seen.seq) await this.#state.saveAccountHead(accountId, { seq: verified.seq, head: verified.head });
+    this.#folds.delete(accountId);
+    this.#folds.set(accountId, { statements, states });
+    if (this.#folds.size > FOLD_CACHE_ACCOUNTS) this.#folds.delete(this.#folds.keys().next().value as string);
 
     const kind = verified.roots.every((r) => r.type === 'service') ? 'service' : 'user';
     return Object.freeze({ accountId, kind, state: verified, checkpoint, statements: Object.freeze(statements) });
@@ -335,6 +348,11 @@ export class DirectoryClient {
    * account's own sessions. Unverified here: `openUserKeyWrap` checks it against the signed hash.
    *
    * @throws SigilError `E_UNAUTHORIZED`, `E_DIRECTORY`, `E_NETWORK`, `E_DIRECTORY_PROOF` (malformed).
+   * @example
+   * ```ts
+   * const blob = await directory.blob(account, epoch.wraps.get(deviceId)!, session);
+   * const userKey = await openUserKeyWrap(state, epoch.epoch, blob, { id: deviceId, backend, agreementKey });
+   * ```
    */
   async blob(accountId: string, hash: Uint8Array, session: DirectorySession): Promise<Uint8Array> {
     checkAccountId(accountId);
@@ -370,6 +388,11 @@ export class DirectoryClient {
   /**
    * WebAuthn registration, step 1: the creation options for `navigator.credentials.create`.
    * @throws SigilError `E_DIRECTORY` (`detail` `E_CONFLICT`: the account id is taken), `E_NETWORK`.
+   * @example
+   * ```ts
+   * const options = await directory.webAuthnRegistrationOptions('carol@example.com', 'Carol');
+   * const response = await startRegistration({ optionsJSON: options }); // @simplewebauthn/browser
+   * ```
    */
   async webAuthnRegistrationOptions(accountId: string, displayName: string): Promise<unknown> {
     checkAccountId(accountId);
@@ -379,7 +402,12 @@ export class DirectoryClient {
   /**
    * WebAuthn registration, step 2: sends the authenticator's response; returns the new
    * account's session and the credential the genesis must name.
-   * @throws SigilError `E_DIRECTORY`, `E_NETWORK`.
+   * @throws SigilError `E_DIRECTORY` (the server refused the attestation), `E_NETWORK`.
+   * @example
+   * ```ts
+   * const { session, credential } = await directory.webAuthnRegister('carol@example.com', response);
+   * // then Sigil.enrolWebAuthn({ ..., registrationSession: session, root: { credentialId: credential.id, ... } })
+   * ```
    */
   async webAuthnRegister(
     accountId: string,
@@ -394,19 +422,40 @@ export class DirectoryClient {
     };
   }
 
-  /** WebAuthn sign-in, step 1: request options for `navigator.credentials.get`. */
+  /**
+   * WebAuthn sign-in, step 1: request options for `navigator.credentials.get`.
+   * @throws SigilError `E_DIRECTORY`, `E_NETWORK`.
+   * @example
+   * ```ts
+   * const response = await startAuthentication({ optionsJSON: await directory.webAuthnLoginOptions(account) });
+   * ```
+   */
   async webAuthnLoginOptions(accountId?: string): Promise<unknown> {
     if (accountId !== undefined) checkAccountId(accountId);
     return field(await this.#http.request('/v1/auth/webauthn/login/options', { method: 'POST', body: accountId === undefined ? {} : { accountId } }), 'options', isObject);
   }
 
-  /** WebAuthn sign-in, step 2: the assertion response → a session. */
+  /**
+   * WebAuthn sign-in, step 2: the assertion response → a session.
+   * @throws SigilError `E_DIRECTORY` (refused), `E_NETWORK`.
+   * @example
+   * ```ts
+   * const session = await directory.webAuthnLogin(response);
+   * ```
+   */
   async webAuthnLogin(response: unknown): Promise<DirectorySession> {
     const r = await this.#http.request('/v1/auth/webauthn/login/verify', { method: 'POST', body: { response } });
     return { accountId: field(r, 'accountId', isString), token: field(r, 'token', isString), expiresAt: expiryOf((r as { expiresAt?: unknown }).expiresAt) };
   }
 
-  /** Mailbox: stores an envelope for `recipientId`. @throws SigilError `E_UNAUTHORIZED`, `E_DIRECTORY`, `E_NETWORK`. */
+  /**
+   * Mailbox: stores an envelope for `recipientId` (`Sigil.send` encrypts and posts in one call).
+   * @throws SigilError `E_UNAUTHORIZED`, `E_DIRECTORY`, `E_NETWORK`.
+   * @example
+   * ```ts
+   * const id = await directory.postMessage('bob@example.com', envelope, session);
+   * ```
+   */
   async postMessage(recipientId: string, envelope: Uint8Array, session: DirectorySession): Promise<number> {
     checkAccountId(recipientId);
     if (!(envelope instanceof Uint8Array)) throw new TypeError('"envelope" expected Uint8Array');
@@ -418,7 +467,14 @@ export class DirectoryClient {
     return field(r, 'id', isIndex);
   }
 
-  /** Mailbox: the session's own messages after id `after`. @throws as `postMessage`. */
+  /**
+   * Mailbox: the session's own messages after id `after`.
+   * @throws SigilError as `postMessage`.
+   * @example
+   * ```ts
+   * const messages = await directory.listMessages(session, { after: lastSeenId });
+   * ```
+   */
   async listMessages(session: DirectorySession, options: { readonly after?: number | undefined } = {}): Promise<MailboxEntry[]> {
     const q = options.after === undefined ? '' : `?after=${checkIndex('after', options.after)}`;
     const r = await this.#http.request(`/v1/mailbox${q}`, { token: tokenOf(session) });
@@ -430,13 +486,29 @@ export class DirectoryClient {
     }));
   }
 
-  /** Mailbox: deletes one of the session's messages. @throws as `postMessage`. */
+  /**
+   * Mailbox: deletes one of the session's messages.
+   * @throws SigilError as `postMessage`.
+   * @example
+   * ```ts
+   * await directory.deleteMessage(message.id, session);
+   * ```
+   */
   async deleteMessage(id: number, session: DirectorySession): Promise<void> {
     await this.#http.request(`/v1/mailbox/${checkIndex('id', id)}`, { method: 'DELETE', token: tokenOf(session) });
   }
 }
 
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
+
+/** Accounts whose verified fold a client keeps in memory. */
+const FOLD_CACHE_ACCOUNTS = 1000;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function checkAccountId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(id)) {

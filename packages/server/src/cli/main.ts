@@ -84,7 +84,24 @@ async function main(argv: string[]): Promise<void> {
     logKey = await loadSoftwareLogKey(`${values.db}.logkey`, logger);
   }
 
-  let running;
+  // Signal handlers first: a SIGTERM during start-up stops the server as soon as it is up.
+  let running: Awaited<ReturnType<typeof startDirectoryServer>> | undefined;
+  let stopSignal: string | undefined;
+  const stop = (signal: string) => {
+    stopSignal ??= signal;
+    if (running === undefined) return; // still starting: handled below
+    logger.log('info', 'stopping', { signal });
+    running.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.log('error', 'error while stopping', { error: e instanceof Error ? e.message : String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
   try {
     running = await startDirectoryServer({
       db: values.db,
@@ -100,19 +117,7 @@ async function main(argv: string[]): Promise<void> {
     throw e;
   }
   process.stderr.write(`sigil-server: listening on ${running.url}\nsigil-server: log key (pin it in clients): ${running.vkey}\n`);
-
-  const stop = (signal: string) => {
-    logger.log('info', 'stopping', { signal });
-    running.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        logger.log('error', 'error while stopping', { error: e instanceof Error ? e.message : String(e) });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  if (stopSignal !== undefined) stop(stopSignal);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -85,6 +85,14 @@ const SESSION_CONTEXT = encodeUtf8('sigil/v1 service-session\0');
  * Lookups are serialised per client, so the stored checkpoint and account heads only move
  * forward. `kind`, counts, ids and every other field the directory adds are re-derived or checked.
  *
+ * What it cannot see alone (docs: the malicious-directory suite shows each case): a client with
+ * no memory of an account cannot tell that the directory stopped serving the account's latest
+ * statements (say a revocation): the hidden statements are still in the log, but nothing marks
+ * them as that account's. It is caught by any client that saw them (`E_DIRECTORY_ROLLBACK`), by
+ * the account's own devices (`Sigil` looks its own account up on every operation), and by
+ * monitors that read the whole log. Likewise a forked log is caught when two clients compare
+ * checkpoints (`compareCheckpoint`), not by either alone. Keep the state store durable.
+ *
  * @example
  * ```ts
  * const directory = new DirectoryClient({ url: 'https://keys.example.com', logPublicKey: PINNED_VKEY });

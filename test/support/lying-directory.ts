@@ -177,6 +177,11 @@ export class FakeDirectory {
     if (row !== undefined) row.leafIndexes.splice(row.leafIndexes.length - count, count);
   }
 
+  /** Forgets every session (a restart of a directory that keeps sessions in memory). */
+  dropSessions(): void {
+    this.#sessions.clear();
+  }
+
   /** LIE: replaces a stored blob's bytes. */
   replaceBlob(hash: Uint8Array, data: Uint8Array): void {
     const b = this.#data.blobs.get(b64u(hash));

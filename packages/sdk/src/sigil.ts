@@ -292,6 +292,18 @@ export class Sigil {
     return this.#session;
   }
 
+  /** Runs `fn` with a session; once more with a new session if the directory no longer knows it. */
+  async #withSession<T>(fn: (session: DirectorySession) => Promise<T>): Promise<T> {
+    const session = await this.#sessionToken();
+    try {
+      return await fn(session);
+    } catch (e) {
+      if (!SigilError.is(e, 'E_UNAUTHORIZED') || this.#session !== session) throw e;
+      this.#session = undefined; // expired early, or the directory restarted: sign in again, once
+      return fn(await this.#sessionToken());
+    }
+  }
+
   /**
    * This device's copy of the user key of `epoch`: its own wrap if the epoch has one, else the
    * next epoch's key walked back one step (DESIGN.md "Rotation"). `undefined` if this device
@@ -307,13 +319,14 @@ export class Sigil {
     let pair: UserKeyPair | undefined;
     const wrapHash = e.wraps.get(this.deviceId);
     if (wrapHash !== undefined) {
-      const blob = await this.directory.blob(this.account, wrapHash, await this.#sessionToken());
+      const blob = await this.#withSession((session) => this.directory.blob(this.account, wrapHash, session));
       pair = await openUserKeyWrap(state, epoch, blob, { id: this.deviceId, backend: this.#keys.backend, agreementKey: this.#keys.agreement });
     } else {
       const next = state.userKeys.find((k) => k.epoch === epoch + 1);
       const nextPair = next === undefined ? undefined : await this.#pair(state, epoch + 1);
       if (next === undefined || nextPair === undefined || next.previousKeyWrapHash === undefined) return undefined;
-      const blob = await this.directory.blob(this.account, next.previousKeyWrapHash, await this.#sessionToken());
+      const hash = next.previousKeyWrapHash;
+      const blob = await this.#withSession((session) => this.directory.blob(this.account, hash, session));
       pair = await openPreviousUserKey(state, epoch + 1, blob, nextPair);
     }
     this.#pairs.set(epoch, pair);
@@ -578,7 +591,7 @@ export class Sigil {
    */
   async send(to: string, data: Uint8Array): Promise<number> {
     const envelope = await this.encrypt(data, { to: [to] });
-    return this.directory.postMessage(to, envelope, await this.#sessionToken());
+    return this.#withSession((session) => this.directory.postMessage(to, envelope, session));
   }
 
   /**
@@ -592,7 +605,7 @@ export class Sigil {
    * ```
    */
   async list(options: { readonly after?: number | undefined } = {}): Promise<MailboxEntry[]> {
-    return this.directory.listMessages(await this.#sessionToken(), options);
+    return this.#withSession((session) => this.directory.listMessages(session, options));
   }
 
   /**
@@ -604,7 +617,7 @@ export class Sigil {
    * ```
    */
   async delete(id: number): Promise<void> {
-    return this.directory.deleteMessage(id, await this.#sessionToken());
+    return this.#withSession((session) => this.directory.deleteMessage(id, session));
   }
 }
 

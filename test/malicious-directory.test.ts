@@ -309,6 +309,14 @@ describe('a lying directory is caught, and nothing is encrypted to the wrong key
     expect(await codeOf(bob.sigil.decrypt(envelope, { from: ALICE }))).toBe(undefined); // its cached key was verified when opened
   });
 
+  it('a directory that accepts a statement but does not serve it back (a suppressed rotation)', async () => {
+    const { dir, bob } = await world();
+    const served = dir.statementsOf(BOB).length;
+    onAccount(dir, BOB, (a) => ({ ...a, statements: a.statements.slice(0, served) }));
+    expect(await codeOf(bob.sigil.rotate())).toBe('E_DIRECTORY_PROOF');
+    expect(dir.statementsOf(BOB).length).toBe(served + 1); // it is in the log, just not served
+  });
+
   it('a mailbox sender the envelope does not back up', async () => {
     const { dir, alice, bob, carol } = await world();
     await carol.sigil.send(BOB, text('from carol'));

@@ -11,6 +11,7 @@ import type { Browser } from 'playwright-core';
 import {
   AUTHENTICATORS,
   PageError,
+  cloneCredentials,
   TEST_WEBAUTHN_TIMEOUT_MS,
   callPage,
   launchChromium,
@@ -84,6 +85,8 @@ function nodeClient(): DirectoryClient {
 describe('browser accounts against the real directory', () => {
   let alice: TestPage;
   let aliceReg: Summary;
+  let bob: TestPage;
+  type Opened = { text: string; sender: { accountId: string; deviceId: string } };
 
   it('Alice registers with a PRF passkey: root, device and first user-key epoch are in the verified log', async () => {
     alice = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
@@ -124,14 +127,13 @@ describe('browser accounts against the real directory', () => {
   });
 
   it('Bob registers with a security key without PRF; Alice and Bob encrypt to each other', async () => {
-    const bob = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.securityKeyWithoutPrf);
+    bob = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.securityKeyWithoutPrf);
     const bobReg = await callPage<Summary>(bob, 'register', vkey, 'bob@example.org', 'Bob', T);
     expect(bobReg).toMatchObject({ mode: 'no-prf', hasKeks: false });
     await reloadPage(bob);
     const s = await callPage<Summary>(bob, 'signIn', vkey, 'bob@example.org', T);
     expect(s).toEqual(bobReg);
     // Bob writes to Alice (and himself); each opens it through their own verified path.
-    type Opened = { text: string; sender: { accountId: string; deviceId: string } };
     const toAlice = await callPage<string>(bob, 'encryptTo', ['alice@example.org', 'bob@example.org'], 'hello alice');
     expect(await callPage<Opened>(alice, 'decryptFrom', toAlice, 'bob@example.org')).toEqual({
       text: 'hello alice',
@@ -149,6 +151,41 @@ describe('browser accounts against the real directory', () => {
     // Alice cannot read what was sealed to Bob alone.
     const notHers = await callPage(alice, 'decryptFrom', toBob, 'alice@example.org').catch((e: unknown) => e);
     expect((notHers as PageError).code).toBe('E_NOT_RECIPIENT');
+  });
+
+  it('Alice adds a second device (her passkey, synced), which reads her history once the first approves; then she revokes the first', async () => {
+    const before = await callPage<string>(bob, 'encryptTo', ['alice@example.org'], 'sent before the second device');
+    const phone = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
+    expect(await cloneCredentials(alice, phone)).toBe(1);
+    const phoneReg = await callPage<Summary>(phone, 'enrolDevice', vkey, 'alice@example.org', 'phone', T);
+    expect(phoneReg.account).toBe('alice@example.org');
+    expect(phoneReg.deviceId).not.toBe(aliceReg.deviceId);
+    expect(phoneReg.rootId).toBe(aliceReg.rootId);
+    // A CDP-cloned credential signs but never returns PRF output (Chromium keeps hmac-secret out).
+    expect(phoneReg.mode).toBe('no-prf');
+
+    // Certified but not yet holding any user key: nothing to read.
+    const early = await callPage(phone, 'decryptFrom', before, 'bob@example.org').catch((e: unknown) => e);
+    expect((early as PageError).code).toBe('E_NOT_RECIPIENT');
+    // The first device approves by rotating: epoch 2 is wrapped to both devices, epoch 1 by walking back.
+    expect(await callPage<number>(alice, 'rotate')).toBe(2);
+    expect((await callPage<Opened>(phone, 'decryptFrom', before, 'bob@example.org')).text).toBe('sent before the second device');
+
+    // From the phone, Alice revokes the laptop (root assertion), which rotates the user key.
+    await callPage(phone, 'revokeDevice', aliceReg.deviceId);
+    const { state } = await nodeClient().lookup('alice@example.org');
+    expect(state.devices.map((d) => d.id)).toEqual([phoneReg.deviceId]);
+    expect(state.revokedDevices.map((d) => d.id)).toEqual([aliceReg.deviceId]);
+    expect(state.userKey?.epoch).toBe(3);
+    expect([...(state.userKey?.wraps.keys() ?? [])]).toEqual([phoneReg.deviceId]);
+
+    const after = await callPage<string>(bob, 'encryptTo', ['alice@example.org'], 'sent after the revocation');
+    expect((await callPage<Opened>(phone, 'decryptFrom', after, 'bob@example.org')).text).toBe('sent after the revocation');
+    const revoked = await callPage(alice, 'decryptFrom', after, 'bob@example.org').catch((e: unknown) => e);
+    expect((revoked as PageError).code).toBe('E_NOT_RECIPIENT');
+    // The phone cannot enrol twice.
+    const again = await callPage(phone, 'enrolDevice', vkey, 'alice@example.org', 'phone', T).catch((e: unknown) => e);
+    expect((again as PageError).code).toBe('E_KEY_POLICY');
   });
 
   it('refuses a taken account id and a credential of another account', async () => {

@@ -183,6 +183,19 @@ export async function authenticatorCredentials(tp: TestPage): Promise<{ credenti
 }
 
 /**
+ * Copies every credential of `from`'s authenticator into `to`'s: the same passkey on another
+ * device, as a sync would. Chromium keeps the PRF (hmac-secret) key out of the copy, so the
+ * clone signs but gives no PRF output (see the recipe).
+ */
+export async function cloneCredentials(from: TestPage, to: TestPage): Promise<number> {
+  const { credentials } = await from.cdp.send('WebAuthn.getCredentials', { authenticatorId: from.authenticatorId });
+  for (const credential of credentials) {
+    await to.cdp.send('WebAuthn.addCredential', { authenticatorId: to.authenticatorId, credential });
+  }
+  return credentials.length;
+}
+
+/**
  * Wipes everything the origin stored (IndexedDB included) and reloads the tab: the same
  * authenticator, hence the same PRF, on what is otherwise a fresh device (the recipe's way to
  * simulate a synced passkey on a new device; CDP-cloned credentials lose PRF).

@@ -140,6 +140,7 @@ export {
   assertStatement,
   registerBrowserAccount,
   signInBrowserAccount,
+  enrolBrowserDevice,
 } from './browser/index.js';
 export type {
   BrowserKeyStoreOptions,
@@ -157,4 +158,5 @@ export type {
   BrowserAccountOptions,
   RegisterBrowserAccountOptions,
   SignInBrowserAccountOptions,
+  EnrolBrowserDeviceOptions,
 } from './browser/index.js';

@@ -1,6 +1,6 @@
 // Page code of the browser end-to-end test: a person registers and signs in against the real
 // directory (same origin), through the SDK's public API only.
-import { registerBrowserAccount, signInBrowserAccount, type BrowserAccount } from '@sigil/sdk';
+import { enrolBrowserDevice, registerBrowserAccount, signInBrowserAccount, type BrowserAccount } from '@sigil/sdk';
 import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
 
 let me: BrowserAccount | undefined;
@@ -23,6 +23,21 @@ const api = {
   async signIn(logPublicKey: string, account: string | undefined, timeoutMs: number) {
     me = await signInBrowserAccount({ directory: location.origin, logPublicKey, account, timeoutMs });
     return summary(me);
+  },
+
+  async enrolDevice(logPublicKey: string, account: string | undefined, deviceName: string, timeoutMs: number) {
+    me = await enrolBrowserDevice({ directory: location.origin, logPublicKey, account, deviceName, timeoutMs });
+    return summary(me);
+  },
+
+  async rotate(): Promise<number> {
+    return current().sigil.rotate();
+  },
+
+  /** Revokes another device of the account; the root credential signs (one assertion). */
+  async revokeDevice(deviceId: string): Promise<void> {
+    const a = current();
+    await a.sigil.revokeDevice(deviceId, { root: a.root });
   },
 
   async encryptTo(to: string[], text: string): Promise<string> {

@@ -10,6 +10,8 @@ import type { FetchLike } from '../directory/http.js';
 import type { ClientStateStore } from '../directory/state-store.js';
 import type { WebAuthnPolicy } from '../identity/webauthn.js';
 import type { LogVerifierKey } from '../transparency/signed-note.js';
+import { chainAfter } from '../identity/account-state.js';
+import { signStatementWithWebAuthn } from '../identity/signed-statement.js';
 import { Sigil, type DeviceKeys, type RootSigner } from '../sigil.js';
 import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
 import { BrowserKeyStore, type BrowserKeyStoreOptions } from './key-store.js';
@@ -41,6 +43,13 @@ export interface RegisterBrowserAccountOptions extends BrowserAccountOptions {
   readonly account: string;
   /** Shown by the authenticator. */
   readonly displayName: string;
+  /** This device's name in the account (1 to 64 UTF-8 bytes; default `"browser"`). */
+  readonly deviceName?: string | undefined;
+}
+
+export interface EnrolBrowserDeviceOptions extends BrowserAccountOptions {
+  /** The account to join; omit for a discoverable credential to choose. */
+  readonly account?: string | undefined;
   /** This device's name in the account (1 to 64 UTF-8 bytes; default `"browser"`). */
   readonly deviceName?: string | undefined;
 }
@@ -86,6 +95,24 @@ function directoryOf(o: BrowserAccountOptions, policy: WebAuthnPolicy): Director
 
 function storeOptions(o: BrowserAccountOptions, account: string): BrowserKeyStoreOptions {
   return o.keyStore?.(account) ?? { name: `sigil:${account}` };
+}
+
+/** A WebAuthn sign-in verified by the directory, and the account root that answered (from the verified log). */
+async function rootSignIn(directory: DirectoryClient, account: string | undefined, timeoutMs: number | undefined) {
+  const requestOptions = await directory.webAuthnLoginOptions(account);
+  const signIn = await signInWithWebAuthn(requestOptions as Parameters<typeof signInWithWebAuthn>[0], { timeoutMs });
+  const session = await directory.webAuthnLogin(signIn.response);
+  if (account !== undefined && session.accountId !== account) {
+    throw new SigilError('E_UNAUTHORIZED', 'This credential belongs to another account.', { detail: 'account' });
+  }
+  const { state } = await directory.lookup(session.accountId);
+  // The root that answered, from the verified account state (never from the directory's word).
+  const root = state.roots.find((r) => r.type === 'webauthn' && equalConstantTime(r.credentialId, signIn.credentialId));
+  if (root === undefined || root.type !== 'webauthn') {
+    throw new SigilError('E_UNAUTHORIZED', 'The credential that signed in is not a root of the account.', { detail: 'root' });
+  }
+  const getAssertion = webAuthnStatementSigner({ rpId: root.rpId, credentialId: root.credentialId, timeoutMs });
+  return { session, account: session.accountId, signIn, state, root, signer: { id: root.id, getAssertion } };
 }
 
 /**
@@ -174,16 +201,8 @@ export async function registerBrowserAccount(options: RegisterBrowserAccountOpti
  */
 export async function signInBrowserAccount(options: SignInBrowserAccountOptions): Promise<BrowserAccount> {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, logPublicKey }');
-  const policy = options.webauthn ?? pagePolicy();
-  const directory = directoryOf(options, policy);
-
-  const requestOptions = await directory.webAuthnLoginOptions(options.account);
-  const signIn = await signInWithWebAuthn(requestOptions as Parameters<typeof signInWithWebAuthn>[0], { timeoutMs: options.timeoutMs });
-  const session = await directory.webAuthnLogin(signIn.response);
-  const account = session.accountId;
-  if (options.account !== undefined && account !== options.account) {
-    throw new SigilError('E_UNAUTHORIZED', 'This credential belongs to another account.', { detail: 'account' });
-  }
+  const directory = directoryOf(options, options.webauthn ?? pagePolicy());
+  const { session, account, signIn, signer } = await rootSignIn(directory, options.account, options.timeoutMs);
 
   const backend = new WebCryptoKeyBackend();
   const store = await BrowserKeyStore.open(storeOptions(options, account));
@@ -202,13 +221,63 @@ export async function signInBrowserAccount(options: SignInBrowserAccountOptions)
   }
   const keys: DeviceKeys = { backend, signing, agreement };
   const sigil = await Sigil.connect({ directory, account, keys });
+  return { sigil, account, mode: signIn.mode, keks: signIn.keks, session, root: signer, keys };
+}
 
-  // The root that answered, from the verified account state (never from the directory's word).
-  const { state } = await directory.lookup(account);
-  const root = state.roots.find((r) => r.type === 'webauthn' && equalConstantTime(r.credentialId, signIn.credentialId));
-  if (root === undefined || root.type !== 'webauthn') {
-    throw new SigilError('E_UNAUTHORIZED', 'The credential that signed in is not a root of the account.', { detail: 'root' });
+/**
+ * Makes this browser a new device of an existing account, with a root credential of the account
+ * (a synced passkey, or a second registered credential): a WebAuthn sign-in, two new device keys
+ * (non-extractable, stored in IndexedDB), and their certificate signed by the credential and
+ * published. The device is connected at once but reads nothing yet: it receives the account's
+ * user keys when an existing device approves it by rotating (`sigil.rotate()`, which wraps the
+ * new epoch to every current device; older epochs follow by walking back the chain).
+ *
+ * @throws SigilError `E_KEY_POLICY` (detail `device-exists`: this browser is already a current
+ *   device of the account: sign in instead), `E_UNAUTHORIZED` (the credential is not a root of
+ *   the account), and the codes of {@link signInBrowserAccount} and `DirectoryClient.publish`.
+ * @example
+ * ```ts
+ * const phone = await enrolBrowserDevice({ directory: url, logPublicKey: PINNED_VKEY, account: 'alice@example.org', deviceName: 'phone' });
+ * // on the laptop, once the user approves: await laptop.sigil.rotate();
+ * ```
+ */
+export async function enrolBrowserDevice(options: EnrolBrowserDeviceOptions): Promise<BrowserAccount> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, logPublicKey }');
+  const policy = options.webauthn ?? pagePolicy();
+  const directory = directoryOf(options, policy);
+
+  const { session, account, signIn, state, root, signer } = await rootSignIn(directory, options.account, options.timeoutMs);
+
+  const store = await BrowserKeyStore.open(storeOptions(options, account));
+  let keys: DeviceKeys;
+  try {
+    const existing = await store.listKeys();
+    if (existing.some((k) => k.usage === 'sign' && state.devices.some((d) => d.id === k.id))) {
+      throw new SigilError('E_KEY_POLICY', 'This browser is already a device of the account; sign in instead.', { detail: 'device-exists' });
+    }
+    // Keys of a revoked or never-certified device: of no further use to anyone.
+    for (const k of existing) await store.deleteKey(k.id);
+    const backend = new WebCryptoKeyBackend();
+    keys = {
+      backend,
+      signing: await backend.generateKeyPair({ usage: 'sign', label: `${account} device signing` }),
+      agreement: await backend.generateKeyPair({ usage: 'agree', label: `${account} device agreement` }),
+    };
+    await store.saveKey(backend, keys.signing);
+    await store.saveKey(backend, keys.agreement);
+  } finally {
+    store.close();
   }
-  const getAssertion = webAuthnStatementSigner({ rpId: root.rpId, credentialId: root.credentialId, timeoutMs: options.timeoutMs });
-  return { sigil, account, mode: signIn.mode, keks: signIn.keks, session, root: { id: root.id, getAssertion }, keys };
+
+  const certificate = await signStatementWithWebAuthn(
+    {
+      kind: 'device-certificate',
+      ...chainAfter(state, root.id),
+      device: { signingKey: keys.signing.publicKey, agreementKey: keys.agreement.publicKey, name: options.deviceName ?? 'browser' },
+    },
+    signer.getAssertion,
+  );
+  await directory.publish(certificate);
+  const sigil = await Sigil.connect({ directory, account, keys });
+  return { sigil, account, mode: signIn.mode, keks: signIn.keks, session, root: signer, keys };
 }

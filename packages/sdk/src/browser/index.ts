@@ -13,5 +13,11 @@ export type {
   WebAuthnSignIn,
   StatementAssertionOptions,
 } from './webauthn.js';
-export { registerBrowserAccount, signInBrowserAccount } from './account.js';
-export type { BrowserAccount, BrowserAccountOptions, RegisterBrowserAccountOptions, SignInBrowserAccountOptions } from './account.js';
+export { registerBrowserAccount, signInBrowserAccount, enrolBrowserDevice } from './account.js';
+export type {
+  BrowserAccount,
+  BrowserAccountOptions,
+  RegisterBrowserAccountOptions,
+  SignInBrowserAccountOptions,
+  EnrolBrowserDeviceOptions,
+} from './account.js';

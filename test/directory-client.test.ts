@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -181,6 +181,14 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     // A fresh memory would have trusted it: that is what the file is for.
     const fresh = new DirectoryClient({ url: dir.url, logPublicKey: dir.vkey, fetch: dir.fetch });
     expect((await fresh.checkpoint()).size).toBe(3);
+
+    // Concurrent saves are serialised; each write replaces the file whole, no temp file is left.
+    const store = new FileClientStateStore(file);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.saveAccountHead(`a${i}@example.test`, { seq: i, head: new Uint8Array(32).fill(i) })));
+    const again = new FileClientStateStore(file);
+    expect((await again.loadAccountHead('a19@example.test'))?.seq).toBe(19);
+    expect(Buffer.from((await again.loadAccountHead('a7@example.test'))!.head)).toEqual(Buffer.alloc(32, 7));
+    expect(await readdir(folder)).toEqual(['state.json']);
 
     await writeFile(file, '{"version":1,"accounts":{"x":{"seq":-1}}}');
     expect(await codeOf(new FileClientStateStore(file).loadCheckpoint())).toBe('E_FORMAT');

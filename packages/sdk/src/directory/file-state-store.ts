@@ -4,6 +4,7 @@
 // leaves the old state or the new one, never half of each.
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { SigilError } from '../errors.js';
 import { checkHead, stateFromJSON, stateToJSON, type AccountHead, type ClientStateStore } from './state-store.js';
 
@@ -97,6 +98,10 @@ export class FileClientStateStore implements ClientStateStore {
         await unlink(tmp).catch(() => undefined);
         throw e;
       }
+      // The rename itself is durable once the directory entry is synced (POSIX fsync(2) on the
+      // directory); best effort, as some platforms cannot open a directory.
+      const dir = await open(dirname(this.path), 'r').catch(() => undefined);
+      if (dir !== undefined) await dir.sync().catch(() => undefined).finally(() => dir.close());
     });
     this.#queue = run.catch(() => undefined);
     return run;

@@ -23,7 +23,10 @@ import { sealBase } from '../packages/sdk/src/internal/hpke.js';
 import { encryptChunked } from '../packages/sdk/src/internal/chunked-aead.js';
 import { insecureEncryptWithRandom, type InsecureRandom } from '../packages/sdk/src/envelope/encrypt.js';
 import { payloadContext, signatureInput, stanzaAad, stanzaInfo } from '../packages/sdk/src/envelope/binding.js';
-import { PREAMBLE_LENGTH, STANZA_LENGTH } from '../packages/sdk/src/envelope/format.js';
+import { PREAMBLE_FIXED_LENGTH, STANZA_LENGTH } from '../packages/sdk/src/envelope/format.js';
+
+/** The vectors claim no sender account unless a case says so: their preamble is the fixed part. */
+const PREAMBLE_LENGTH = PREAMBLE_FIXED_LENGTH;
 import { encodeHeader, encodePreamble } from '../packages/sdk/src/envelope/header.js';
 
 export const VECTORS_PATH = fileURLToPath(new URL('../packages/sdk/test/vectors/envelope-v1.json', import.meta.url));
@@ -126,6 +129,8 @@ export interface VectorCase {
   /** valid: the plaintext, sender key id, opened stanza; invalid: the error code. */
   readonly plaintext?: string;
   readonly sender?: string;
+  /** valid: the sender account id the header claims, when it claims one. */
+  readonly senderAccount?: string;
   readonly recipient?: { readonly keyId: string; readonly epoch: number };
   /** valid: the content key and payload context, to debug a second implementation. */
   readonly contentKey?: string;
@@ -172,7 +177,7 @@ export async function generateEnvelopeVectors(): Promise<VectorFile> {
   const add = (c: Omit<VectorCase, 'tcId'>) => tests.push({ tcId: tests.length + 1, ...c });
 
   /** Encrypts deterministically and records the content key (the seam's first draw). */
-  const make = async (seed: string, plaintext: Uint8Array, to: { name: KeyName; epoch?: number }[], chunkSize: number) => {
+  const make = async (seed: string, plaintext: Uint8Array, to: { name: KeyName; epoch?: number }[], chunkSize: number, accountId?: string) => {
     const rng = insecureDeterministicRandom(seed);
     let contentKey: Uint8Array | undefined;
     const recordingRng: InsecureRandom = (n) => {
@@ -182,16 +187,23 @@ export async function generateEnvelopeVectors(): Promise<VectorFile> {
     };
     const envelope = await insecureEncryptWithRandom(
       plaintext,
-      { to: to.map((r) => ({ publicKey: refs[r.name].publicKey, epoch: r.epoch ?? 0 })), from, chunkSize },
+      { to: to.map((r) => ({ publicKey: refs[r.name].publicKey, epoch: r.epoch ?? 0 })), from: { ...from, accountId }, chunkSize },
       recordingRng,
     );
-    const headerLength = PREAMBLE_LENGTH + to.length * STANZA_LENGTH;
+    const headerLength = PREAMBLE_LENGTH + (accountId?.length ?? 0) + to.length * STANZA_LENGTH;
     const context = await payloadContext(envelope.subarray(0, headerLength), envelope.subarray(headerLength, headerLength + SIG));
     return { envelope, contentKey: contentKey as Uint8Array, context, headerLength };
   };
 
-  const valid = async (comment: string, seed: string, plaintext: Uint8Array, to: { name: KeyName; epoch?: number }[], chunkSize: number) => {
-    const made = await make(seed, plaintext, to, chunkSize);
+  const valid = async (
+    comment: string,
+    seed: string,
+    plaintext: Uint8Array,
+    to: { name: KeyName; epoch?: number }[],
+    chunkSize: number,
+    accountId?: string,
+  ) => {
+    const made = await make(seed, plaintext, to, chunkSize, accountId);
     for (const r of to) {
       add({
         comment: `${comment}; opened by ${r.name}`,
@@ -200,6 +212,7 @@ export async function generateEnvelopeVectors(): Promise<VectorFile> {
         result: 'valid',
         plaintext: toHex(plaintext),
         sender: refs.sender.id,
+        ...(accountId === undefined ? {} : { senderAccount: accountId }),
         recipient: { keyId: refs[r.name].id, epoch: r.epoch ?? 0 },
         contentKey: toHex(made.contentKey),
         payloadContext: toHex(made.context),
@@ -227,6 +240,7 @@ export async function generateEnvelopeVectors(): Promise<VectorFile> {
   );
   await valid('Cobblestone-256 proper: chunk size 16384, 16385 bytes', 'cobblestone', message(16385, 'cobblestone'), [{ name: 'bob' }], 16384);
   await valid('default chunk size 65536', 'default', message(100, 'default'), [{ name: 'alice' }], 65536);
+  const withAccount = await valid('sender account "alice@example.com" in the signed header', 'account', message(50, 'account'), [{ name: 'bob' }], KB, 'alice@example.com');
   const base = await make('base', message(200, 'base'), [{ name: 'alice' }], KB);
   const other = await make('other', message(200, 'other'), [{ name: 'alice' }], KB);
 
@@ -264,6 +278,16 @@ export async function generateEnvelopeVectors(): Promise<VectorFile> {
     const removed = concatBytes(t.subarray(0, PREAMBLE_LENGTH), s0, tail);
     new DataView(removed.buffer).setUint16(77, 2);
     invalid('E_BAD_SIGNATURE: a stanza removed (count fixed up)', removed, 'E_BAD_SIGNATURE', ['alice', 'bob', 'carol']);
+  }
+  {
+    // FORMAT.md §3.1: the sender account id is signed; its length and charset are checked first.
+    const a = withAccount.envelope;
+    const ah = withAccount.headerLength;
+    invalid('E_BAD_SIGNATURE: sender account id changed', flip(a, PREAMBLE_LENGTH + 3), 'E_BAD_SIGNATURE', ['bob']);
+    const header = a.slice(0, ah);
+    header[PREAMBLE_LENGTH + 5] = 0x20; // a space: not visible ASCII
+    invalid('E_FORMAT: sender account id with a space, header re-signed by the sender', await resign(header, a.subarray(ah + SIG)), 'E_FORMAT', ['bob']);
+    invalid('E_FORMAT: sender account id length 129', mutate(e, (b) => void (b[79] = 129)), 'E_FORMAT');
   }
   invalid('E_UNSUPPORTED_VERSION: version 2', mutate(e, (b) => void (b[5] = 2)), 'E_UNSUPPORTED_VERSION');
   invalid('E_UNSUPPORTED_VERSION: suite 0x0002', mutate(e, (_, v) => v.setUint16(6, 2)), 'E_UNSUPPORTED_VERSION');

@@ -104,9 +104,22 @@ describe('envelope round trips', () => {
 
   it('duplicate recipients count once; a key repeated with two epochs is a caller error', async () => {
     const envelope = await encrypt(new Uint8Array(1), { to: [{ publicKey: alice.publicKey }, { publicKey: alice.publicKey }], from: from() });
-    // 79-byte preamble, one 133-byte stanza, 64-byte signature, 56-byte payload header, 17-byte chunk.
-    expect(envelope.length).toBe(79 + 133 + 64 + 56 + 17);
+    // 80-byte preamble (no account), one 133-byte stanza, 64-byte signature, 56-byte payload header, 17-byte chunk.
+    expect(envelope.length).toBe(80 + 133 + 64 + 56 + 17);
     await expect(encrypt(new Uint8Array(1), { to: [{ publicKey: alice.publicKey }, { publicKey: alice.publicKey, epoch: 1 }], from: from() })).rejects.toThrow(TypeError);
+  });
+
+  it('carries the sender account id under the signature, or none', async () => {
+    const withAccount = await encrypt(pattern(10), { to: [{ publicKey: alice.publicKey }], from: { ...from(), accountId: 'service-a.example' } });
+    expect((await decrypt(withAccount, { keys: aliceKeys })).sender.accountId).toBe('service-a.example');
+    expect(withAccount.length).toBe(80 + 'service-a.example'.length + 133 + 64 + 56 + 26);
+    const without = await encrypt(pattern(10), { to: [{ publicKey: alice.publicKey }], from: from() });
+    expect((await decrypt(without, { keys: aliceKeys })).sender.accountId).toBeUndefined();
+    for (const bad of ['', 'x'.repeat(129), 'has space', 'caf\u00e9']) {
+      await expect(encrypt(new Uint8Array(1), { to: [{ publicKey: alice.publicKey }], from: { ...from(), accountId: bad } })).rejects.toThrow(RangeError);
+    }
+    const longest = await encrypt(new Uint8Array(0), { to: [{ publicKey: alice.publicKey }], from: { ...from(), accountId: 'x'.repeat(128) } });
+    expect((await decrypt(longest, { keys: aliceKeys })).sender.accountId).toBe('x'.repeat(128));
   });
 
   it('rejects misuse with TypeError/RangeError and bad keys with E_BAD_PUBLIC_KEY', async () => {

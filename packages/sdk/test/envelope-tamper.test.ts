@@ -3,7 +3,10 @@
 // authenticated chunks before its error.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend, decrypt, decryptStream, encrypt, type KeyRef, type SigilErrorCode } from '@sigil/sdk';
-import { LABEL_HEADER_SIGNATURE, PREAMBLE_LENGTH, STANZA_LENGTH } from '../src/envelope/format.js';
+import { LABEL_HEADER_SIGNATURE, PREAMBLE_FIXED_LENGTH, STANZA_LENGTH } from '../src/envelope/format.js';
+
+/** The envelopes of this suite claim no sender account unless a test says so: the preamble is its fixed part. */
+const PREAMBLE_LENGTH = PREAMBLE_FIXED_LENGTH;
 import { fromHex } from '../src/internal/bytes.js';
 import { sealBase } from '../src/internal/hpke.js';
 import { encryptChunked } from '../src/internal/chunked-aead.js';
@@ -38,8 +41,8 @@ interface Layout {
   chunkStarts: number[];
 }
 
-function layout(envelope: Uint8Array, recipients: number): Layout {
-  const headerLength = PREAMBLE_LENGTH + recipients * STANZA_LENGTH;
+function layout(envelope: Uint8Array, recipients: number, accountLength = 0): Layout {
+  const headerLength = PREAMBLE_LENGTH + accountLength + recipients * STANZA_LENGTH;
   const payloadStart = headerLength + SIG + PAYLOAD_HEADER;
   const chunkStarts: number[] = [];
   for (let o = payloadStart; o < envelope.length; o += CS + TAG) chunkStarts.push(o);
@@ -69,6 +72,10 @@ function expectedCodes(i: number, l: Layout): SigilErrorCode[] {
   if (i < 12) return ['E_LIMIT'];
   if (i < 77) return ['E_BAD_PUBLIC_KEY'];
   if (i < 79) return ['E_FORMAT', 'E_LIMIT', 'E_TRUNCATED'];
+  // The account id's length: a longer id over stanza bytes that are not visible ASCII is E_FORMAT,
+  // one that moves the header's end past the input E_TRUNCATED, anything else fails the signature.
+  if (i === 79) return ['E_FORMAT', 'E_TRUNCATED', 'E_BAD_SIGNATURE'];
+  if (i < l.headerLength - STANZA_LENGTH) return ['E_FORMAT', 'E_BAD_SIGNATURE']; // account id bytes
   if (i < l.headerLength + SIG) return ['E_BAD_SIGNATURE'];
   return ['E_AUTH_FAILED'];
 }
@@ -86,6 +93,27 @@ describe('tamper suite', () => {
         await expectRejected(bad, expectedCodes(i, l));
       }
     }
+  });
+
+  it('every single-byte flip of an envelope that claims a sender account is rejected, and the claim is signed', async () => {
+    const accountId = 'alice@example.com';
+    const plaintext = pattern(40);
+    const envelope = await encrypt(plaintext, { to: [{ publicKey: alice.publicKey }], from: { backend: keys, ref: signer, accountId }, chunkSize: CS });
+    const opened = await decrypt(envelope, { keys: aliceKeys });
+    expect(opened.sender.accountId).toBe(accountId);
+    const l = layout(envelope, 1, accountId.length);
+    expect(envelope.length).toBe(l.payloadStart + 40 + TAG);
+    for (const mask of [0x01, 0x80]) {
+      for (let i = 0; i < envelope.length; i++) {
+        const bad = envelope.slice();
+        bad[i] = bad[i]! ^ mask;
+        await expectRejected(bad, expectedCodes(i, l));
+      }
+    }
+    // Another account id of the same length, re-encoded by someone without the sender's key.
+    const swapped = envelope.slice();
+    swapped.set(new TextEncoder().encode('mallory@example'), PREAMBLE_LENGTH);
+    await expectRejected(swapped, ['E_BAD_SIGNATURE']);
   });
 
   it('flips in a multi-chunk envelope: header bytes, chunk boundaries and tag bytes; the stream keeps the chunks before', async () => {

@@ -55,6 +55,7 @@ describe('envelope-v1.json', () => {
       const r = await decrypt(envelope, options);
       expect(toHex(r.plaintext)).toBe(t.plaintext);
       expect(r.sender.keyId).toBe(t.sender);
+      expect(r.sender.accountId).toBe(t.senderAccount);
       expect(r.recipient).toEqual(t.recipient);
       expect(streamed.error).toBeUndefined();
       expect(toHex(streamed.output)).toBe(t.plaintext);

@@ -7,7 +7,7 @@ import { assertBytes, copyBytes, equalConstantTime, toHex } from '../internal/by
 import { openBase } from '../internal/hpke.js';
 import { CHUNK_HEADER_LENGTH, CHUNK_TAG_LENGTH, createChunkOpener, type ChunkOpener } from '../internal/chunked-aead.js';
 import { keyIdBytes, payloadContext, stanzaAad, stanzaInfo, verifyHeaderSignature } from './binding.js';
-import { CONTENT_KEY_LENGTH, MAX_CHUNK_COUNT, PREAMBLE_LENGTH, SIGNATURE_LENGTH } from './format.js';
+import { CONTENT_KEY_LENGTH, MAX_CHUNK_COUNT, SIGNATURE_LENGTH } from './format.js';
 import { decodeHeader, readPreamble } from './header.js';
 
 export interface DecryptOptions {
@@ -26,8 +26,12 @@ export interface DecryptOptions {
 
 /** Who sent an envelope and which of the caller's keys opened it; known before any plaintext. */
 export interface EnvelopeParties {
-  /** The signing key that signed the header (its signature verified). */
-  readonly sender: { readonly keyId: string; readonly publicKey: Uint8Array };
+  /**
+   * The signing key that signed the header (its signature verified), and the account the
+   * sender claims, under that signature (FORMAT.md §3.1). At this layer the claim is only the
+   * signer's word: the directory layer checks that the key is a device of that account.
+   */
+  readonly sender: { readonly keyId: string; readonly publicKey: Uint8Array; readonly accountId: string | undefined };
   /** The recipient stanza that was opened. */
   readonly recipient: { readonly keyId: string; readonly epoch: number };
 }
@@ -112,7 +116,7 @@ export async function openHeader(
     throw new SigilError('E_NOT_RECIPIENT', 'None of the given keys is a recipient of this envelope.');
   }
   const { stanza, backend, ref } = found;
-  const info = stanzaInfo(headerBytes.subarray(0, PREAMBLE_LENGTH));
+  const info = stanzaInfo(headerBytes.subarray(0, header.preambleLength));
   const contentKey = await openBase({ backend, ref }, stanza.enc, info, stanzaAad(stanza.keyId, stanza.epoch), stanza.wrappedKey);
   try {
     if (contentKey.length !== CONTENT_KEY_LENGTH) {
@@ -123,7 +127,11 @@ export async function openHeader(
     return {
       opener,
       chunkSize: header.chunkSize,
-      sender: { keyId: toHex(await keyIdBytes(header.senderPublicKey)), publicKey: header.senderPublicKey },
+      sender: {
+        keyId: toHex(await keyIdBytes(header.senderPublicKey)),
+        publicKey: header.senderPublicKey,
+        accountId: header.senderAccountId,
+      },
       recipient: { keyId: toHex(stanza.keyId), epoch: stanza.epoch },
     };
   } finally {

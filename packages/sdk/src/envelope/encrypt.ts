@@ -7,7 +7,7 @@ import { checkP256PublicKey } from '../internal/p256.js';
 import { sealBase } from '../internal/hpke.js';
 import { createChunkSealer, type ChunkSealer } from '../internal/chunked-aead.js';
 import { keyIdBytes, payloadContext, randomBytes, signatureInput, stanzaAad, stanzaInfo } from './binding.js';
-import { CONTENT_KEY_LENGTH, DEFAULT_CHUNK_SIZE, MAX_CHUNK_COUNT, MAX_RECIPIENTS, SIGNATURE_LENGTH, isValidChunkSize } from './format.js';
+import { CONTENT_KEY_LENGTH, DEFAULT_CHUNK_SIZE, MAX_CHUNK_COUNT, MAX_RECIPIENTS, SIGNATURE_LENGTH, isValidAccountId, isValidChunkSize } from './format.js';
 import { compareBytes, encodeHeader, encodePreamble, type RecipientStanza } from './header.js';
 
 /** A recipient of an envelope: one public agreement key (an account's or a group's key of one epoch). */
@@ -20,10 +20,16 @@ export interface EnvelopeRecipient {
   readonly id?: string | undefined;
 }
 
-/** The sender: a signing key in a backend. */
+/** The sender: a signing key in a backend, and optionally the account it sends for. */
 export interface EnvelopeSender {
   readonly backend: KeyBackend;
   readonly ref: KeyRef;
+  /**
+   * The sender's account id (1 to 128 visible ASCII characters), written into the signed header
+   * (FORMAT.md §3.1) so that a recipient can check the key against that account's devices, and
+   * a valid signature cannot be passed off as coming from another account.
+   */
+  readonly accountId?: string | undefined;
 }
 
 export interface EncryptOptions {
@@ -94,7 +100,10 @@ async function checkRecipients(to: unknown): Promise<CheckedRecipient[]> {
 
 function checkSender(from: unknown): EnvelopeSender {
   if (typeof from !== 'object' || from === null) throw new TypeError('"from" expected { backend, ref }');
-  const { backend, ref } = from as EnvelopeSender;
+  const { backend, ref, accountId } = from as EnvelopeSender;
+  if (accountId !== undefined && (typeof accountId !== 'string' || !isValidAccountId(accountId))) {
+    throw new RangeError('"from.accountId" expected 1 to 128 visible ASCII characters (0x21-0x7e)');
+  }
   if (typeof backend !== 'object' || backend === null || typeof backend.sign !== 'function') {
     throw new TypeError('"from.backend" expected a KeyBackend');
   }
@@ -104,7 +113,7 @@ function checkSender(from: unknown): EnvelopeSender {
   if (ref.usage !== 'sign') {
     throw new SigilError('E_KEY_USAGE', `Key ${ref.id} is an ${String(ref.usage)} key; the sender of an envelope signs with a sign key.`);
   }
-  return { backend, ref };
+  return { backend, ref, accountId };
 }
 
 /** The synchronous part of option checking (the recipients' key ids need an await). */
@@ -127,7 +136,7 @@ export async function prepareEnvelope(options: EncryptOptions, insecureRandom?: 
 
   const contentKey = random(CONTENT_KEY_LENGTH);
   try {
-    const preamble = encodePreamble(chunkSize, copyBytes(from.ref.publicKey), recipients.length);
+    const preamble = encodePreamble(chunkSize, copyBytes(from.ref.publicKey), recipients.length, from.accountId);
     const info = stanzaInfo(preamble);
     const stanzas: RecipientStanza[] = [];
     for (const r of recipients) {

@@ -8,14 +8,23 @@ export const VERSION = 1;
 /** FORMAT.md §2: suite 0x0001 = HPKE(P-256, HKDF-SHA256, AES-256-GCM), ECDSA P-256/SHA-256, Cobblestone-256. */
 export const SUITE_ID = 0x0001;
 
-/** FORMAT.md §3.1: magic (5) || version (1) || suite (2) || chunk size (4) || sender key (65) || count (2). */
-export const PREAMBLE_LENGTH = 79;
+/**
+ * FORMAT.md §3.1: magic (5) || version (1) || suite (2) || chunk size (4) || sender key (65) ||
+ * count (2) || sender account length (1): the fixed part of the preamble. The sender account
+ * id (0 to 128 bytes) follows it, so a preamble is 80 to 208 bytes.
+ */
+export const PREAMBLE_FIXED_LENGTH = 80;
 /** Offsets inside the preamble (FORMAT.md §3.1). */
 export const OFFSET_VERSION = 5;
 export const OFFSET_SUITE = 6;
 export const OFFSET_CHUNK_SIZE = 8;
 export const OFFSET_SENDER = 12;
 export const OFFSET_COUNT = 77;
+export const OFFSET_ACCOUNT_LENGTH = 79;
+/** FORMAT.md §3.1: the longest sender account id, as for the directory's account ids (STATEMENTS.md). */
+export const MAX_ACCOUNT_ID_LENGTH = 128;
+/** The longest preamble: the fixed part and the longest account id. */
+export const MAX_PREAMBLE_LENGTH = PREAMBLE_FIXED_LENGTH + MAX_ACCOUNT_ID_LENGTH;
 
 /** FORMAT.md §3.2: key id (16) || epoch (4) || enc (65) || wrapped content key (32 + 16). */
 export const STANZA_LENGTH = 133;
@@ -35,8 +44,16 @@ export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 /** FORMAT.md §6: at most 2^32 chunks per payload (Cobblestone allows 2^38; it says SHOULD NOT go below 2^32). */
 export const MAX_CHUNK_COUNT = 2 ** 32;
-/** The largest header a decoder ever buffers: the preamble and MAX_RECIPIENTS stanzas. */
-export const MAX_HEADER_LENGTH = PREAMBLE_LENGTH + MAX_RECIPIENTS * STANZA_LENGTH;
+/** The largest header a decoder ever buffers: the longest preamble and MAX_RECIPIENTS stanzas. */
+export const MAX_HEADER_LENGTH = MAX_PREAMBLE_LENGTH + MAX_RECIPIENTS * STANZA_LENGTH;
+
+/**
+ * FORMAT.md §3.1: an account id is 1 to 128 visible ASCII characters (0x21-0x7e), the charset of
+ * the directory's account ids (STATEMENTS.md §3), so every id has one byte encoding.
+ */
+export function isValidAccountId(id: string): boolean {
+  return id.length >= 1 && id.length <= MAX_ACCOUNT_ID_LENGTH && /^[\x21-\x7e]+$/.test(id);
+}
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 

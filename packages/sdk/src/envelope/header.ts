@@ -9,16 +9,19 @@ import {
   KEY_ID_LENGTH,
   MAGIC,
   MAX_RECIPIENTS,
+  MAX_ACCOUNT_ID_LENGTH,
+  OFFSET_ACCOUNT_LENGTH,
   OFFSET_CHUNK_SIZE,
   OFFSET_COUNT,
   OFFSET_SENDER,
   OFFSET_SUITE,
   OFFSET_VERSION,
-  PREAMBLE_LENGTH,
+  PREAMBLE_FIXED_LENGTH,
   STANZA_LENGTH,
   SUITE_ID,
   VERSION,
   WRAPPED_KEY_LENGTH,
+  isValidAccountId,
   isValidChunkSize,
 } from './format.js';
 
@@ -37,6 +40,10 @@ export interface RecipientStanza {
 export interface EnvelopeHeader {
   readonly chunkSize: number;
   readonly senderPublicKey: Uint8Array;
+  /** The account the sender claims to send for, signed with the header; undefined if none. */
+  readonly senderAccountId: string | undefined;
+  /** Length of the preamble (FORMAT.md §3.1), the part every stanza's HPKE info binds. */
+  readonly preambleLength: number;
   readonly stanzas: readonly RecipientStanza[];
 }
 
@@ -44,7 +51,10 @@ export interface EnvelopeHeader {
 export interface Preamble {
   readonly chunkSize: number;
   readonly senderPublicKey: Uint8Array;
+  readonly senderAccountId: string | undefined;
   readonly recipientCount: number;
+  /** Length of the preamble itself: 80 + the account id's length. */
+  readonly preambleLength: number;
   /** Length of the whole header (preamble and stanzas), without the signature. */
   readonly headerLength: number;
 }
@@ -52,9 +62,18 @@ export interface Preamble {
 const formatError = (what: string): SigilError =>
   new SigilError('E_FORMAT', `This is not a valid Sigil envelope: ${what}.`);
 
-/** Bytes 0 .. PREAMBLE_LENGTH of a header (FORMAT.md §3.1). */
-export function encodePreamble(chunkSize: number, senderPublicKey: Uint8Array, recipientCount: number): Uint8Array {
-  const out = new Uint8Array(PREAMBLE_LENGTH);
+/**
+ * The preamble of a header (FORMAT.md §3.1). `senderAccountId` must already be checked with
+ * `isValidAccountId` (or be undefined: no account claimed).
+ */
+export function encodePreamble(
+  chunkSize: number,
+  senderPublicKey: Uint8Array,
+  recipientCount: number,
+  senderAccountId: string | undefined,
+): Uint8Array {
+  const account = senderAccountId === undefined ? new Uint8Array(0) : Uint8Array.from(senderAccountId, (c) => c.charCodeAt(0));
+  const out = new Uint8Array(PREAMBLE_FIXED_LENGTH + account.length);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
   out[OFFSET_VERSION] = VERSION;
@@ -62,15 +81,17 @@ export function encodePreamble(chunkSize: number, senderPublicKey: Uint8Array, r
   view.setUint32(OFFSET_CHUNK_SIZE, chunkSize);
   out.set(senderPublicKey, OFFSET_SENDER);
   view.setUint16(OFFSET_COUNT, recipientCount);
+  out[OFFSET_ACCOUNT_LENGTH] = account.length;
+  out.set(account, PREAMBLE_FIXED_LENGTH);
   return out;
 }
 
 /** Appends the stanzas to a preamble; stanzas must already be in ascending key-id order. */
 export function encodeHeader(preamble: Uint8Array, stanzas: readonly RecipientStanza[]): Uint8Array {
-  const out = new Uint8Array(PREAMBLE_LENGTH + stanzas.length * STANZA_LENGTH);
+  const out = new Uint8Array(preamble.length + stanzas.length * STANZA_LENGTH);
   const view = new DataView(out.buffer);
   out.set(preamble, 0);
-  let o = PREAMBLE_LENGTH;
+  let o = preamble.length;
   for (const s of stanzas) {
     out.set(s.keyId, o);
     view.setUint32(o + KEY_ID_LENGTH, s.epoch);
@@ -98,8 +119,8 @@ export function readPreamble(bytes: Uint8Array): Preamble | undefined {
   if (bytes[OFFSET_VERSION] !== VERSION) {
     throw new SigilError('E_UNSUPPORTED_VERSION', `Envelope format version ${bytes[OFFSET_VERSION]} is not supported by this SDK (it reads version ${VERSION}).`);
   }
-  if (bytes.length < PREAMBLE_LENGTH) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, PREAMBLE_LENGTH);
+  if (bytes.length < PREAMBLE_FIXED_LENGTH) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, PREAMBLE_FIXED_LENGTH);
   const suite = view.getUint16(OFFSET_SUITE);
   if (suite !== SUITE_ID) {
     throw new SigilError('E_UNSUPPORTED_VERSION', `Envelope suite 0x${suite.toString(16).padStart(4, '0')} is not supported (format v1 has suite 0x0001 only).`);
@@ -115,7 +136,25 @@ export function readPreamble(bytes: Uint8Array): Preamble | undefined {
   if (recipientCount > MAX_RECIPIENTS) {
     throw new SigilError('E_LIMIT', `Envelope has ${recipientCount} recipients; the limit is ${MAX_RECIPIENTS}.`);
   }
-  return { chunkSize, senderPublicKey, recipientCount, headerLength: PREAMBLE_LENGTH + recipientCount * STANZA_LENGTH };
+  const accountLength = bytes[OFFSET_ACCOUNT_LENGTH] as number;
+  if (accountLength > MAX_ACCOUNT_ID_LENGTH) {
+    throw formatError(`its sender account id is ${accountLength} bytes long (at most ${MAX_ACCOUNT_ID_LENGTH})`);
+  }
+  const preambleLength = PREAMBLE_FIXED_LENGTH + accountLength;
+  if (bytes.length < preambleLength) return undefined;
+  let senderAccountId: string | undefined;
+  if (accountLength > 0) {
+    senderAccountId = String.fromCharCode(...bytes.subarray(PREAMBLE_FIXED_LENGTH, preambleLength));
+    if (!isValidAccountId(senderAccountId)) throw formatError('its sender account id is not visible ASCII');
+  }
+  return {
+    chunkSize,
+    senderPublicKey,
+    senderAccountId,
+    recipientCount,
+    preambleLength,
+    headerLength: preambleLength + recipientCount * STANZA_LENGTH,
+  };
 }
 
 /**
@@ -133,7 +172,7 @@ export function decodeHeader(bytes: Uint8Array): EnvelopeHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stanzas: RecipientStanza[] = [];
   let previous: Uint8Array | undefined;
-  for (let o = PREAMBLE_LENGTH; o < bytes.length; o += STANZA_LENGTH) {
+  for (let o = preamble.preambleLength; o < bytes.length; o += STANZA_LENGTH) {
     const keyId = bytes.slice(o, o + KEY_ID_LENGTH);
     if (previous !== undefined && compareBytes(previous, keyId) >= 0) {
       throw formatError('its recipient stanzas are not in strictly ascending key-id order');
@@ -147,7 +186,13 @@ export function decodeHeader(bytes: Uint8Array): EnvelopeHeader {
       wrappedKey: bytes.slice(e + ENC_LENGTH, e + ENC_LENGTH + WRAPPED_KEY_LENGTH),
     });
   }
-  return { chunkSize: preamble.chunkSize, senderPublicKey: preamble.senderPublicKey, stanzas };
+  return {
+    chunkSize: preamble.chunkSize,
+    senderPublicKey: preamble.senderPublicKey,
+    senderAccountId: preamble.senderAccountId,
+    preambleLength: preamble.preambleLength,
+    stanzas,
+  };
 }
 
 /** Lexicographic order of equal-length byte strings (public data: key ids). */

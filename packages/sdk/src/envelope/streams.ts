@@ -13,7 +13,7 @@ import {
   type DecryptOptions,
   type EnvelopeParties,
 } from './decrypt.js';
-import { PREAMBLE_LENGTH, SIGNATURE_LENGTH } from './format.js';
+import { MAX_PREAMBLE_LENGTH, SIGNATURE_LENGTH } from './format.js';
 import { readPreamble } from './header.js';
 
 /**
@@ -260,7 +260,7 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
   /** Reads the header from the queue; once it is open, the rest of the input goes to the chunk reader. */
   const consume = async (controller: TransformStreamDefaultController<Uint8Array>): Promise<void> => {
     if (state.phase === 'preamble') {
-      const preamble = readPreamble(queue.peek(PREAMBLE_LENGTH));
+      const preamble = readPreamble(queue.peek(MAX_PREAMBLE_LENGTH));
       if (preamble === undefined) return;
       state = { phase: 'header', headerLength: preamble.headerLength };
     }

@@ -12,6 +12,8 @@ import {
   AUTHENTICATORS,
   PageError,
   cloneCredentials,
+  setPresence,
+  setResponseOverrideBits,
   TEST_WEBAUTHN_TIMEOUT_MS,
   callPage,
   launchChromium,
@@ -206,5 +208,63 @@ describe('browser accounts against the real directory', () => {
     const tokens = answers.flatMap((b) => [...b.matchAll(/"token":"([A-Za-z0-9_-]+)"/g)].map((m) => m[1] as string));
     expect(tokens.length).toBeGreaterThan(0);
     for (const line of logger.lines) for (const t of tokens) expect(line).not.toContain(t);
+  });
+});
+
+describe('failed ceremonies end in a clear error in the page and change nothing', () => {
+  async function treeSize(): Promise<number> {
+    return ((await (await fetch(`${server.origin}/v1/health`)).json()) as { treeSize: number }).treeSize;
+  }
+
+  async function failure(p: Promise<unknown>): Promise<PageError> {
+    const e = await p.catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(PageError);
+    return e as PageError;
+  }
+
+  it('registration: no touch (timeout), bad UV, bogus signature on the genesis', async () => {
+    const carol = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
+    const size = await treeSize();
+
+    await setPresence(carol, false);
+    const timedOut = await failure(callPage(carol, 'register', vkey, 'carol@example.org', 'Carol', 1_000));
+    expect([timedOut.code, timedOut.detail]).toEqual(['E_WEBAUTHN', 'NotAllowedError']);
+    await setPresence(carol, true);
+
+    await setResponseOverrideBits(carol, { isBadUV: true });
+    const badUv = await failure(callPage(carol, 'register', vkey, 'carol@example.org', 'Carol', T));
+    expect(badUv.code).toBe('E_UNAUTHORIZED'); // the directory's relying party requires UV
+
+    // Attestation 'none' carries no signature, so the registration passes; the genesis assertion
+    // is then bogus, refused in the page before anything is published: the account has no history.
+    await setResponseOverrideBits(carol, { isBogusSignature: true });
+    const bogus = await failure(callPage(carol, 'register', vkey, 'carol@example.org', 'Carol', T));
+    expect([bogus.code, bogus.detail]).toEqual(['E_WEBAUTHN', 'signature']);
+    await setResponseOverrideBits(carol, {});
+
+    // The log did not move. The registration itself is stored (the directory created the account
+    // and its credential before the genesis was refused), so the account has no verifiable history.
+    expect(await treeSize()).toBe(size);
+    await expect(nodeClient().lookup('carol@example.org')).rejects.toMatchObject({ code: 'E_DIRECTORY_PROOF' });
+  });
+
+  it('sign-in: bad UV, bogus signature, replayed assertion', async () => {
+    const dave = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
+    const daveReg = await callPage<Summary>(dave, 'register', vkey, 'dave@example.org', 'Dave', T);
+    const size = await treeSize();
+
+    await setResponseOverrideBits(dave, { isBadUV: true });
+    expect((await failure(callPage(dave, 'signIn', vkey, 'dave@example.org', T))).code).toBe('E_UNAUTHORIZED');
+    await setResponseOverrideBits(dave, { isBogusSignature: true });
+    expect((await failure(callPage(dave, 'signIn', vkey, 'dave@example.org', T))).code).toBe('E_UNAUTHORIZED');
+    await setResponseOverrideBits(dave, {});
+
+    const replay = await callPage<{ first: string; second: string }>(dave, 'replaySignIn', vkey, 'dave@example.org', T);
+    expect(replay.first).toBe('dave@example.org');
+    expect(replay.second).toMatch(/^E_(UNAUTHORIZED|DIRECTORY)\//);
+
+    // Honest again: Dave signs in, same device, and the log did not move.
+    expect(await callPage<Summary>(dave, 'signIn', vkey, 'dave@example.org', T)).toEqual(daveReg);
+    expect(await treeSize()).toBe(size);
   });
 });

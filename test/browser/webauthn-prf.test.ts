@@ -194,9 +194,10 @@ describe('passkey with PRF (synced-looking)', () => {
       signature: unb64u(a.signatureB64),
     });
 
+    // Chromium's bogus signature is not even DER: the page refuses it before it reaches a statement.
     await setResponseOverrideBits(alice, { isBogusSignature: true });
-    const bogus = toAssertion(await callPage<AssertionJSON>(alice, 'assertStatement', b64u(statement), T));
-    await expect(verifyWebAuthnAssertion(bogus, policy)).rejects.toMatchObject({ code: 'E_WEBAUTHN' });
+    const bogus = await pageError(callPage(alice, 'assertStatement', b64u(statement), T));
+    expect([bogus.code, bogus.detail]).toEqual(['E_WEBAUTHN', 'signature']);
     // The directory's relying party refuses a bogus sign-in too.
     const bogusSignIn = await callPage<SignedIn>(alice, 'signIn', await rp.authenticationOptions([reg.root.credentialIdB64]), T);
     await expect(rp.verifyAuthentication(bogusSignIn.response)).rejects.toThrow();
@@ -214,8 +215,13 @@ describe('passkey with PRF (synced-looking)', () => {
     expect(timedOut.detail).toBe('NotAllowedError');
     await setPresence(alice, true);
 
-    // Honest again: the same statement now verifies.
-    await verifyWebAuthnAssertion(toAssertion(await callPage<AssertionJSON>(alice, 'assertStatement', b64u(statement), T)), policy);
+    // Honest again: the same statement now verifies; a well-formed signature over other
+    // authenticator data (the counter changed) does not.
+    const honest = toAssertion(await callPage<AssertionJSON>(alice, 'assertStatement', b64u(statement), T));
+    await verifyWebAuthnAssertion(honest, policy);
+    const moved = Uint8Array.from(honest.authenticatorData);
+    moved[36] = (moved[36] as number) ^ 1;
+    await expect(verifyWebAuthnAssertion({ ...honest, authenticatorData: moved }, policy)).rejects.toMatchObject({ code: 'E_WEBAUTHN', detail: 'signature' });
   });
 
   it('refuses registration options without ES256', async () => {

@@ -1,6 +1,13 @@
 // Page code of the browser end-to-end test: a person registers and signs in against the real
 // directory (same origin), through the SDK's public API only.
-import { enrolBrowserDevice, registerBrowserAccount, signInBrowserAccount, type BrowserAccount } from '@sigil/sdk';
+import {
+  DirectoryClient,
+  enrolBrowserDevice,
+  registerBrowserAccount,
+  signInBrowserAccount,
+  signInWithWebAuthn,
+  type BrowserAccount,
+} from '@sigil/sdk';
 import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
 
 let me: BrowserAccount | undefined;
@@ -28,6 +35,21 @@ const api = {
   async enrolDevice(logPublicKey: string, account: string | undefined, deviceName: string, timeoutMs: number) {
     me = await enrolBrowserDevice({ directory: location.origin, logPublicKey, account, deviceName, timeoutMs });
     return summary(me);
+  },
+
+  /** One sign-in ceremony whose response is sent to the directory twice; returns the second outcome. */
+  async replaySignIn(logPublicKey: string, account: string, timeoutMs: number) {
+    const directory = new DirectoryClient({ url: location.origin, logPublicKey, fetch: (input, init) => fetch(input, init) });
+    const options = await directory.webAuthnLoginOptions(account);
+    const { response } = await signInWithWebAuthn(options as Parameters<typeof signInWithWebAuthn>[0], { timeoutMs });
+    const first = await directory.webAuthnLogin(response);
+    try {
+      await directory.webAuthnLogin(response);
+      return { first: first.accountId, second: 'accepted' };
+    } catch (e) {
+      const err = e as { code?: string; detail?: string };
+      return { first: first.accountId, second: `${err.code}/${err.detail}` };
+    }
   },
 
   async rotate(): Promise<number> {

@@ -19,6 +19,7 @@ import {
 } from '@simplewebauthn/browser';
 import { SigilError } from '../errors.js';
 import { fromBase64Url, toBase64Url } from '../internal/bytes.js';
+import { derToP1363 } from '../internal/ecdsa.js';
 import { webAuthnRootFromAttestationObject } from '../identity/cose.js';
 import { statementHash } from '../identity/signed-statement.js';
 import type { WebAuthnRoot } from '../identity/statement.js';
@@ -244,7 +245,8 @@ export async function signInWithWebAuthn(
  * over `challenge` (the SHA-256 of the statement bytes), with user verification required and
  * no extension, and returns its raw bytes.
  *
- * @throws SigilError `E_WEBAUTHN` if the ceremony fails or another credential answers.
+ * @throws SigilError `E_WEBAUTHN` if the ceremony fails, another credential answers, or the
+ *   assertion is malformed (detail `assertion`, or `signature` for a signature that is not DER).
  * @example
  * ```ts
  * const signed = await signStatementWithWebAuthn(draft, webAuthnStatementSigner({ rpId, credentialId }));
@@ -279,8 +281,13 @@ export function webAuthnStatementSigner(options: StatementAssertionOptions): (ch
     const authenticatorData = fromBase64Url(response.response.authenticatorData);
     const clientDataJSON = fromBase64Url(response.response.clientDataJSON);
     const signature = fromBase64Url(response.response.signature);
-    if (authenticatorData === undefined || clientDataJSON === undefined || signature === undefined) {
+    if (authenticatorData === undefined || clientDataJSON === undefined || signature === undefined || authenticatorData.length < 37) {
       throw new SigilError('E_WEBAUTHN', 'The authenticator returned a malformed assertion.', { detail: 'assertion' });
+    }
+    // The authenticator's output is untrusted input: an ES256 signature must be strict DER
+    // (RFC 3279 §2.2.3) before it goes into a statement (docs/STATEMENTS.md §6.2).
+    if (derToP1363(signature) === undefined) {
+      throw new SigilError('E_WEBAUTHN', 'The authenticator returned a signature that is not an ES256 DER signature.', { detail: 'signature' });
     }
     return { authenticatorData, clientDataJSON, signature };
   };

@@ -3,6 +3,9 @@
 // PRF passkey; her device keys are stored non-extractable; her genesis, device certificate and
 // first user-key epoch are in the log, verified from Node by a DirectoryClient with the pinned
 // log key. She signs in again after a reload; Bob does the same with a security key (no PRF).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryClient, WebCryptoKeyBackend } from '@sigil/sdk';
@@ -36,6 +39,7 @@ let server: TestServer;
 let store: SqliteStore;
 let vkey: string;
 let logger: ReturnType<typeof memoryLogger>;
+let dir: string;
 const bodies: string[] = [];
 const answers: string[] = [];
 
@@ -59,7 +63,8 @@ beforeAll(async () => {
     },
     () => handler,
   );
-  store = new SqliteStore(':memory:');
+  dir = mkdtempSync(join(tmpdir(), 'sigil-browser-e2e-'));
+  store = new SqliteStore(join(dir, 'directory.sqlite'));
   const backend = new WebCryptoKeyBackend();
   const log = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key: await backend.generateKeyPair({ usage: 'sign', label: 'log' }) } });
   logger = memoryLogger();
@@ -78,7 +83,15 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   await store?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
+
+/** Everything the directory kept or saw: its SQLite files, its log lines, every request body. */
+function serverSide(): { text: string; bytes: Buffer } {
+  const files = ['directory.sqlite', 'directory.sqlite-wal'].map((f) => join(dir, f)).filter((f) => existsSync(f));
+  const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
+  return { text: [...bodies, ...logger.lines].join('\n'), bytes };
+}
 
 function nodeClient(): DirectoryClient {
   return new DirectoryClient({ url: server.origin, logPublicKey: vkey, webauthn: { rpId: 'localhost', origins: [server.origin] } });
@@ -200,6 +213,31 @@ describe('browser accounts against the real directory', () => {
     const wrong = await callPage(alice, 'signIn', vkey, 'bob@example.org', 1_000).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(PageError);
     expect((wrong as PageError).code).toBe('E_WEBAUTHN');
+  });
+
+  it("no plaintext and no PRF output reaches the server's files, log or request bodies, nor IndexedDB", async () => {
+    const prf = Buffer.from(await callPage<string>(alice, 'rawPrfOutput', T), 'base64url');
+    expect(prf.length).toBe(32);
+    const plaintexts = ['note to self', 'still me', 'hello alice', 'hi bob', 'sent before the second device', 'sent after the revocation'];
+    const { text, bytes } = serverSide();
+    // Controls: the search does find what the server is meant to keep.
+    expect(bytes.includes(Buffer.from('alice@example.org'))).toBe(true);
+    expect(text).toContain('alice@example.org');
+    for (const p of plaintexts) {
+      expect(text).not.toContain(p);
+      expect(bytes.includes(Buffer.from(p))).toBe(false);
+    }
+    for (const form of [prf.toString('base64url'), prf.toString('base64'), prf.toString('hex')]) expect(text).not.toContain(form);
+    expect(bytes.includes(prf)).toBe(false);
+    expect(bytes.includes(Buffer.from(prf.toString('base64url')))).toBe(false);
+
+    const tab = await alice.context.newPage();
+    await tab.goto(`${server.origin}/audit`);
+    await tab.waitForFunction(() => (globalThis as { sigilTest?: unknown }).sigilTest !== undefined);
+    const stored = await callPage<string[]>({ ...alice, page: tab }, 'storedBytes');
+    await tab.close();
+    expect(stored.length).toBeGreaterThan(0); // the public keys at least
+    for (const b of stored) expect(Buffer.from(b, 'base64url').includes(prf)).toBe(false);
   });
 
   it('the server never received a PRF result, and logged no token', async () => {

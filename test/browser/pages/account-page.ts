@@ -5,6 +5,7 @@ import {
   enrolBrowserDevice,
   registerBrowserAccount,
   signInBrowserAccount,
+  prfSalt,
   signInWithWebAuthn,
   type BrowserAccount,
 } from '@sigil/sdk';
@@ -50,6 +51,25 @@ const api = {
       const err = e as { code?: string; detail?: string };
       return { first: first.accountId, second: `${err.code}/${err.detail}` };
     }
+  },
+
+  /**
+   * TEST ONLY: the raw PRF output of this tab's credential on Sigil's salt, straight from
+   * navigator.credentials.get, so that the test can search everything the server kept for it.
+   */
+  async rawPrfOutput(timeoutMs: number): Promise<string> {
+    const credential = (await navigator.credentials.get({
+      publicKey: {
+        challenge: crypto.getRandomValues(new Uint8Array(32)),
+        rpId: location.hostname,
+        userVerification: 'required',
+        timeout: timeoutMs,
+        extensions: { prf: { eval: { first: prfSalt() } } },
+      },
+    })) as PublicKeyCredential;
+    const first = credential.getClientExtensionResults().prf?.results?.first;
+    if (first === undefined) throw new Error('no PRF output');
+    return toBase64Url(new Uint8Array(first instanceof ArrayBuffer ? first : (first as ArrayBufferView).buffer));
   },
 
   async rotate(): Promise<number> {

@@ -122,6 +122,18 @@ const api = {
     return { privateKeys: keys.length, extractableFlags: keys.map((k) => k.extractable), exported, failures };
   },
 
+  /** Every byte string stored in the origin's IndexedDB (base64url), for searching. */
+  async storedBytes(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = (v: unknown, depth: number): void => {
+      if (v instanceof ArrayBuffer) out.push(toBase64Url(new Uint8Array(v)));
+      else if (ArrayBuffer.isView(v)) out.push(toBase64Url(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)));
+      else if (depth < 4 && typeof v === 'object' && v !== null && !(v instanceof CryptoKey)) for (const x of Object.values(v)) walk(x, depth + 1);
+    };
+    for (const v of await allStoredValues()) walk(v, 0);
+    return out;
+  },
+
   async register(optionsJSON: Parameters<typeof registerWebAuthnCredential>[0], timeoutMs: number) {
     const created = await registerWebAuthnCredential(optionsJSON, { timeoutMs });
     root = created.root;

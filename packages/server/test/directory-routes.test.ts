@@ -1,8 +1,12 @@
 // The directory's routes in-process (app.request()): every route's success path, sessions
 // (none, malformed, expired, foreign), service sessions, blobs served only to their account,
 // the mailbox, the log endpoints checked with the sdk's verifiers, and the OpenAPI document.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  WebCryptoKeyBackend,
   chainAfter,
   hashLeaf,
   signStatement,
@@ -133,6 +137,43 @@ describe('accounts and statements', () => {
     expect(unb64u(own.body.dataB64)).toEqual(wrap);
     const missing = await dir.call('GET', `/v1/accounts/svc-a/blobs/${'A'.repeat(43)}`, { token: tokenA });
     expect(missing.status).toBe(404);
+  });
+});
+
+describe('lookups are cached only while they stay true', () => {
+  it('a new statement shows in the next lookup, under a new checkpoint', async () => {
+    const a = await createServiceAccount(dir, 'svc');
+    const first = await lookupVerified(dir, 'svc');
+    expect((await lookupVerified(dir, 'svc')).body).toEqual(first.body); // served again
+    await addDevice(dir, a);
+    const second = await lookupVerified(dir, 'svc');
+    expect(second.body.statements).toHaveLength(2);
+    expect(second.checkpoint.size).toBe(2);
+    await createServiceAccount(dir, 'other'); // the log grows elsewhere: a newer checkpoint
+    expect((await lookupVerified(dir, 'svc')).checkpoint.size).toBe(3);
+  });
+
+  it('two server processes on one store: each sees what the other appended', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'sigil-dir-two-')), 'shared.db');
+    const backend = new WebCryptoKeyBackend();
+    const logBackend = { backend, key: await backend.generateKeyPair({ usage: 'sign', label: 'log' }) };
+    const one = await makeDirectory({ file, logBackend });
+    const two = await makeDirectory({ file, logBackend });
+    try {
+      const a = await createServiceAccount(one, 'svc');
+      expect((await lookupVerified(two, 'svc')).body.statements).toHaveLength(1); // two caches it
+      await addDevice(one, a);
+      const seen = await lookupVerified(two, 'svc');
+      expect(seen.body.statements).toHaveLength(2);
+      expect(seen.checkpoint.size).toBe(2);
+      const d = await addDevice(two, a); // and the other way round, through two's fold of the account
+      expect((await lookupVerified(one, 'svc')).body.statements).toHaveLength(3);
+      expect(d.signing.id).toMatch(/^[0-9a-f]{32}$/);
+    } finally {
+      await one.close();
+      await two.close();
+      rmSync(path.dirname(file), { recursive: true, force: true });
+    }
   });
 });
 

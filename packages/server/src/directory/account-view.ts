@@ -1,49 +1,143 @@
 // GET /v1/accounts/:id: the account's statements with inclusion proofs, all against one
 // checkpoint, so a client verifies the whole answer against one signed tree head.
+//
+// Speed: a proof is a list of range hashes, and the hash of a leaf range [start, end) never
+// changes once its leaves exist (the log is append-only), whatever the tree size and whichever
+// process appended them. So range hashes are cached in memory (bounded): the ranges near the root
+// are shared by every proof, and the two or three statements of one account share all but the
+// lowest ones. Account kinds never change either. Nothing else is cached: the statements and
+// the checkpoint are read per request, so an answer is never older than the store.
 import { ApiError } from '../http/errors.js';
-import { foldRange, inclusionPlan } from '../log/tree-math.js';
-import type { AccountKind, Store } from '../store/store.js';
+import { foldRange, inclusionPlan, type NodeKey } from '../log/tree-math.js';
+import type { AccountKind, CheckpointRecord, Store } from '../store/store.js';
 import { listAllStatements } from './account-folds.js';
+import { toB64u } from './b64.js';
 import type { DirectoryContext } from './context.js';
 
 export interface AccountView {
   readonly accountId: string;
   readonly kind: AccountKind;
   readonly checkpoint: string;
+  readonly checkpointSize: number;
   readonly statements: readonly { readonly leafIndex: number; readonly bytes: Uint8Array; readonly inclusion: Uint8Array[] }[];
 }
 
+/** A bounded map that forgets its oldest entries first. */
+export class BoundedCache<V> {
+  readonly #map = new Map<string, V>();
+  constructor(readonly max: number) {}
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
+  set(key: string, value: V): void {
+    if (this.max === 0) return;
+    this.#map.set(key, value);
+    if (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value as string);
+  }
+}
+
+/** `start:end` of the leaf range a run of complete subtrees covers (tree-math.ts ranges are contiguous). */
+function rangeId(range: readonly NodeKey[]): string {
+  const first = range[0] as NodeKey;
+  const last = range[range.length - 1] as NodeKey;
+  return `${first.index * 2 ** first.level}:${(last.index + 1) * 2 ** last.level}`;
+}
+
 /**
- * Audit paths (RFC 9162 §2.1.3.1) of several leaves in the tree of `size` leaves, read from the
- * store in one `getNodeHashes` call (one consistent read, one round trip).
+ * Audit paths (RFC 9162 §2.1.3.1) of several leaves in the tree of `size` leaves. Range hashes
+ * not in `cache` are read from the store in one `getNodeHashes` call (one consistent read).
  */
-export async function inclusionProofs(store: Store, leafIndices: readonly number[], size: number): Promise<Uint8Array[][]> {
+export async function inclusionProofs(
+  store: Store,
+  leafIndices: readonly number[],
+  size: number,
+  cache: BoundedCache<Uint8Array> = new BoundedCache(0),
+): Promise<Uint8Array[][]> {
   const plans = leafIndices.map((i) => inclusionPlan(i, size));
-  const hashes = await store.getNodeHashes(plans.flatMap((p) => p.flat()));
-  let at = 0;
-  return plans.map((plan) =>
-    plan.map((range) => {
+  const missing = new Map<string, readonly NodeKey[]>();
+  for (const plan of plans) {
+    for (const range of plan) {
+      const id = rangeId(range);
+      if (cache.get(id) === undefined) missing.set(id, range);
+    }
+  }
+  const fetched = new Map<string, Uint8Array>();
+  if (missing.size > 0) {
+    const ranges = [...missing];
+    const hashes = await store.getNodeHashes(ranges.flatMap(([, r]) => r));
+    let at = 0;
+    for (const [id, range] of ranges) {
       const h = foldRange(hashes.slice(at, at + range.length));
       at += range.length;
-      return h;
-    }),
-  );
+      fetched.set(id, h);
+      cache.set(id, h);
+    }
+  }
+  return plans.map((plan) => plan.map((range) => {
+    const id = rangeId(range);
+    return (fetched.get(id) ?? cache.get(id)) as Uint8Array;
+  }));
 }
 
 /** @throws ApiError 404 `E_UNKNOWN_ACCOUNT`. */
 export async function accountView(ctx: DirectoryContext, accountId: string): Promise<AccountView> {
-  const account = await ctx.store.getAccount(accountId);
-  if (account === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'No account has this id.');
-  const stored = await listAllStatements(ctx.store, accountId);
-  // Read after the statements: the checkpoint covers every one of them unless the log signs at a
-  // minimum interval, in which case the newest are left out until the next checkpoint.
-  const checkpoint = await ctx.log.checkpoint();
-  const visible = stored.filter((s) => s.leafIndex < checkpoint.size);
-  const proofs = await inclusionProofs(ctx.store, visible.map((s) => s.leafIndex), checkpoint.size);
+  const kind = await accountKind(ctx, accountId);
+  // The checkpoint first, then the statements: every leaf below the checkpoint's size was
+  // committed before it was signed, so the listing has all of the account's statements the
+  // checkpoint covers (newer ones wait for the next checkpoint, which lookups sign as needed).
+  const checkpoint = await latestCheckpoint(ctx);
+  const visible = (await listAllStatements(ctx.store, accountId)).filter((s) => s.leafIndex < checkpoint.size);
+  const proofs = await inclusionProofs(ctx.store, visible.map((s) => s.leafIndex), checkpoint.size, ctx.caches.rangeHashes);
   return {
     accountId,
-    kind: account.kind,
+    kind,
     checkpoint: checkpoint.note,
+    checkpointSize: checkpoint.size,
     statements: visible.map((s, i) => ({ leafIndex: s.leafIndex, bytes: s.bytes, inclusion: proofs[i] as Uint8Array[] })),
   };
+}
+
+/**
+ * The log's latest checkpoint, signing one if the tree grew (TransparencyLog.checkpoint). The
+ * store keeps one checkpoint per size, so while the tree size is unchanged the one seen last is
+ * still the latest: one tree-size read instead of two reads per lookup.
+ */
+export async function latestCheckpoint(ctx: DirectoryContext): Promise<CheckpointRecord> {
+  const seen = ctx.caches.checkpoint.current;
+  if (seen !== undefined && seen.size === (await ctx.store.treeSize())) return seen;
+  const latest = await ctx.log.checkpoint();
+  ctx.caches.checkpoint.current = latest;
+  return latest;
+}
+
+async function accountKind(ctx: DirectoryContext, accountId: string): Promise<AccountKind> {
+  let kind = ctx.caches.accountKinds.get(accountId);
+  if (kind === undefined) {
+    const account = await ctx.store.getAccount(accountId);
+    if (account === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'No account has this id.');
+    kind = account.kind;
+    ctx.caches.accountKinds.set(accountId, kind);
+  }
+  return kind;
+}
+
+/**
+ * The JSON of GET /v1/accounts/:id. The answer for a given checkpoint size never changes (the
+ * statements below it are fixed, and they are all listed: see accountView), so it is kept per
+ * account with the size it was made for and served again while the latest checkpoint has that
+ * size; one store read (the latest checkpoint) per hit.
+ */
+export async function accountViewJson(ctx: DirectoryContext, accountId: string): Promise<string> {
+  const latest = await latestCheckpoint(ctx);
+  const cached = ctx.caches.views.get(accountId);
+  if (cached !== undefined && cached.size === latest.size) return cached.json;
+  const view = await accountView(ctx, accountId);
+  const json = JSON.stringify({
+    accountId: view.accountId,
+    kind: view.kind,
+    checkpoint: view.checkpoint,
+    statements: view.statements.map((s) => ({ leafIndex: s.leafIndex, statementB64: toB64u(s.bytes), inclusionB64: s.inclusion.map(toB64u) })),
+  });
+  ctx.caches.views.set(accountId, { size: view.checkpointSize, json });
+  return json;
 }

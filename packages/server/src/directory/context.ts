@@ -5,6 +5,8 @@ import type { Logger } from '../http/logger.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import type { AccountFolds } from './account-folds.js';
+import type { BoundedCache } from './account-view.js';
+import type { AccountKind, CheckpointRecord } from '../store/store.js';
 
 export interface DirectoryContext {
   readonly store: Store;
@@ -14,4 +16,13 @@ export interface DirectoryContext {
   /** Milliseconds since the epoch; the one clock for expiry decisions. */
   readonly now: () => number;
   readonly folds: AccountFolds;
+  /** Caches of data that never changes (range hashes, account kinds, lookups per checkpoint size): safe with several processes. */
+  readonly caches: {
+    readonly rangeHashes: BoundedCache<Uint8Array>;
+    readonly accountKinds: BoundedCache<AccountKind>;
+    /** Account lookup answers, with the checkpoint size each was made for. */
+    readonly views: BoundedCache<{ readonly size: number; readonly json: string }>;
+    /** The checkpoint seen last (see latestCheckpoint). */
+    readonly checkpoint: { current: CheckpointRecord | undefined };
+  };
 }

@@ -9,6 +9,7 @@ import { authRateLimit } from '../http/rate-limit.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import { AccountFolds } from './account-folds.js';
+import { BoundedCache } from './account-view.js';
 import type { DirectoryContext } from './context.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { logRoutes } from './routes/log-routes.js';
@@ -54,6 +55,12 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
     logger,
     now: options.now ?? Date.now,
     folds: new AccountFolds(config.foldCacheSize, { rpId: config.rpId, origins: config.origins, requireUserVerification: true }),
+    caches: {
+      rangeHashes: new BoundedCache(config.proofCacheSize),
+      accountKinds: new BoundedCache(config.foldCacheSize),
+      views: new BoundedCache(config.lookupCacheSize),
+      checkpoint: { current: undefined },
+    },
   };
   const app = createHttpApp({ logger, maxBodyBytes: config.maxBodyBytes });
   app.use('/v1/auth/*', authRateLimit(config.authRateLimit));

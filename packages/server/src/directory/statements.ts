@@ -15,6 +15,7 @@ import {
 import { ApiError } from '../http/errors.js';
 import type { CheckpointRecord } from '../store/store.js';
 import { listAllStatements } from './account-folds.js';
+import { latestCheckpoint } from './account-view.js';
 import { toB64u } from './b64.js';
 import type { DirectoryContext } from './context.js';
 
@@ -107,7 +108,7 @@ async function submitLocked(ctx: DirectoryContext, input: SubmitStatementInput, 
   const record = await store.appendStatement({ accountId: s.accountId, kind: s.kind, bytes: input.bytes, now });
   folds.remember(s.accountId, stored.length + 1, record.leafIndex, next);
   ctx.logger.log('info', 'statement accepted', { account: s.accountId, kind: s.kind, seq: s.seq, leafIndex: record.leafIndex });
-  return { leafIndex: record.leafIndex, checkpoint: await ctx.log.checkpoint() };
+  return { leafIndex: record.leafIndex, checkpoint: await latestCheckpoint(ctx) };
 }
 
 /**

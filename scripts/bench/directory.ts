@@ -1,0 +1,233 @@
+// Benchmark: account lookups with inclusion proofs (GET /v1/accounts/:id) against the real
+// `sigil-server` on loopback, driven by autocannon, side by side with a bare Hono route in its own
+// process on the same machine in the same run; at 10,000 and 1,000,000 accounts (two statements
+// each: genesis and device certificate), at full speed and at a fixed 1,000 requests/s.
+//
+//   npm run bench directory        (or: npx tsx scripts/bench/directory.ts [accounts,...] [seconds])
+//   e.g. npx tsx scripts/bench/directory.ts 10000,100000 5
+//
+// Targets (issue 4): lookups >= 40% of the bare route's rate; p99 < 20 ms at 1,000 req/s.
+// Inclusion-proof generation alone is timed on the same store through the log (its growth with
+// the tree size is scripts/bench/log-proofs.ts). Loopback only; every run is bounded in time.
+// Speed is reported, never asserted.
+//
+// The store is populated directly through the Store API with unsafeSkipFsync (a bulk load); the
+// statements are real signed statements of one template account, copied for every account: a
+// lookup serves bytes and proofs and does not verify signatures, so the cost is the same.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { WebCryptoKeyBackend, chainAfter, genesisHeader, signStatement, applyStatement } from '@sigil/sdk';
+import { SqliteStore, TransparencyLog } from '../../packages/server/src/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const sizes = (process.argv[2] ?? '10000,1000000').split(',').map(Number);
+const seconds = Number(process.argv[3] ?? 10);
+const CONNECTIONS = 10;
+const FIXED_RATE = 1000;
+const dir = mkdtempSync(path.join(tmpdir(), 'sigil-bench-directory-'));
+const db = path.join(dir, 'directory.db');
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; max: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+const AUTOCANNON = 'autocannon'; // no type declarations: imported by name
+const autocannon = (await import(AUTOCANNON)).default as Autocannon;
+
+// xorshift32: the same account sequence every run.
+let seed = 0x2545f491;
+function rand(n: number): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) % n;
+}
+
+async function templateStatements(): Promise<Uint8Array[]> {
+  const keys = new WebCryptoKeyBackend();
+  const root = await keys.generateKeyPair({ usage: 'sign', label: 'root' });
+  const sign = await keys.generateKeyPair({ usage: 'sign', label: 'device' });
+  const agree = await keys.generateKeyPair({ usage: 'agree', label: 'device' });
+  const id = 'acct-template@example.com';
+  const genesis = await signStatement({ kind: 'genesis', ...genesisHeader(id, root.id, 1), roots: [{ type: 'service', publicKey: root.publicKey }] }, { backend: keys, ref: root });
+  const state = await applyStatement(undefined, genesis);
+  const cert = await signStatement(
+    { kind: 'device-certificate', ...chainAfter(state, root.id, 2), device: { signingKey: sign.publicKey, agreementKey: agree.publicKey, name: 'server-1' } },
+    { backend: keys, ref: root },
+  );
+  return [genesis, cert];
+}
+
+/** Adds accounts [from, to) with two statements each; returns accounts per second. */
+async function populate(from: number, to: number, statements: Uint8Array[]): Promise<number> {
+  const store = new SqliteStore(db, { unsafeSkipFsync: true });
+  const t0 = performance.now();
+  for (let i = from; i < to; i++) {
+    const id = `acct-${i}@example.com`;
+    await store.createAccount({ id, kind: 'service', createdAt: 1 });
+    await store.appendStatement({ accountId: id, kind: 'genesis', bytes: statements[0]!, now: 1 });
+    await store.appendStatement({ accountId: id, kind: 'device-certificate', bytes: statements[1]!, now: 1 });
+    if ((i + 1) % 100_000 === 0) console.log(`  ${(i + 1).toLocaleString('en-US')} accounts (${((i + 1 - from) / ((performance.now() - t0) / 1000)).toFixed(0)}/s)`);
+  }
+  const rate = (to - from) / ((performance.now() - t0) / 1000);
+  await store.close();
+  return rate;
+}
+
+function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child[stream]!.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = pattern.exec(text);
+      if (m !== null) resolve(m);
+    });
+    child.once('exit', (code) => reject(new Error(`process exited with ${code}: ${text}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function startDirectory(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'packages/server/src/cli/main.ts'), 'serve', '--db', db, '--port', '0'], {
+    cwd: repoRoot,
+    env: { ...process.env, TSX_TSCONFIG_PATH: 'tsconfig.test.json' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const m = await waitFor(child, 'stderr', /listening on (http:\/\/\S+)\n/);
+  return { child, url: m[1]! };
+}
+
+const BARE = `
+import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+const app = new Hono();
+app.get('/bare', (c) => c.json({ ok: true }));
+const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => console.log('port ' + info.port));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+async function startBare(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', BARE], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const m = await waitFor(child, 'stdout', /port (\d+)\n/);
+  return { child, url: `http://127.0.0.1:${m[1]}` };
+}
+
+interface Row {
+  readonly what: string;
+  readonly r: AutocannonResult;
+}
+
+async function load(url: string, pathOf: () => string, rate?: number): Promise<AutocannonResult> {
+  const r = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    ...(rate === undefined ? {} : { overallRate: rate }),
+    requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: pathOf() }) }],
+  });
+  if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) throw new Error(`load run had ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  return r;
+}
+
+async function proofTimes(size: number, samples = 2000): Promise<{ p50: number; p99: number; mean: number }> {
+  const store = new SqliteStore(db);
+  const backend = new WebCryptoKeyBackend();
+  const key = await backend.generateKeyPair({ usage: 'sign', label: 'bench' });
+  const log = new TransparencyLog(store, { origin: 'bench.sigil/log', signer: { backend, key } });
+  for (let i = 0; i < 200; i++) await log.inclusionProof(rand(size), size);
+  const us: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const m = rand(size);
+    const t = performance.now();
+    await log.inclusionProof(m, size);
+    us.push((performance.now() - t) * 1000);
+  }
+  await store.close();
+  us.sort((a, b) => a - b);
+  return { p50: us[Math.floor(samples / 2)]!, p99: us[Math.floor(samples * 0.99)]!, mean: us.reduce((a, b) => a + b, 0) / samples };
+}
+
+async function main(): Promise<void> {
+  const machine = `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+  console.log(`machine: ${machine}`);
+  console.log(`autocannon: ${CONNECTIONS} connections, ${seconds} s per run; loopback; server and load generator share the machine`);
+  const statements = await templateStatements();
+  console.log(`statements per account: genesis ${statements[0]!.length} B + device certificate ${statements[1]!.length} B`);
+
+  const bare = await startBare();
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  let populated = 0;
+  try {
+    for (const n of sizes) {
+      const t0 = performance.now();
+      const rate = await populate(populated, n, statements);
+      populated = n;
+      notes.push(
+        `populated to ${n.toLocaleString('en-US')} accounts (${(2 * n).toLocaleString('en-US')} leaves): ` +
+          `${((performance.now() - t0) / 1000).toFixed(0)} s at ${rate.toFixed(0)} accounts/s; database ${(statSync(db).size / 2 ** 20).toFixed(0)} MiB`,
+      );
+      console.log(notes.at(-1));
+      const server = await startDirectory();
+      try {
+        const sample = (await (await fetch(`${server.url}/v1/accounts/acct-${rand(n)}@example.com`)).json()) as { statements: { inclusionB64: string[] }[] };
+        if (sample.statements.length !== 2) throw new Error('the lookup did not return the two statements');
+        const lookup = () => `/v1/accounts/acct-${rand(n)}@example.com`;
+        // Interleaved: bare, lookups, bare at the fixed rate, lookups at the fixed rate.
+        rows.push({ what: `bare Hono route (before ${n.toLocaleString('en-US')})`, r: await load(bare.url, () => '/bare') });
+        rows.push({ what: `lookup, ${n.toLocaleString('en-US')} accounts (${sample.statements[0]!.inclusionB64.length}-hash proofs)`, r: await load(server.url, lookup) });
+        rows.push({ what: `bare Hono route @ ${FIXED_RATE}/s`, r: await load(bare.url, () => '/bare', FIXED_RATE) });
+        rows.push({ what: `lookup, ${n.toLocaleString('en-US')} accounts @ ${FIXED_RATE}/s`, r: await load(server.url, lookup, FIXED_RATE) });
+        for (const row of rows.slice(-4)) console.log(`  ${row.what}: ${row.r.requests.average.toFixed(0)} req/s, p50 ${row.r.latency.p50} ms, p99 ${row.r.latency.p99} ms`);
+      } finally {
+        await stop(server.child);
+      }
+    }
+  } finally {
+    await stop(bare.child);
+  }
+
+  const leaves = 2 * populated;
+  const at1m = Math.min(1_000_000, leaves);
+  const proofs = await proofTimes(at1m);
+  const proofsFull = leaves === at1m ? proofs : await proofTimes(leaves);
+
+  console.log('');
+  console.log(`### Directory lookups (${machine})`);
+  console.log('');
+  console.log('| run | req/s | p50 ms | p99 ms | max ms | vs bare |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (let i = 0; i < rows.length; i++) {
+    const { what, r } = rows[i]!;
+    const isLookup = what.startsWith('lookup');
+    const fixed = what.includes('@');
+    const bareRow = isLookup && !fixed ? rows[i - 1] : undefined;
+    const ratio = bareRow === undefined ? '' : `${((100 * r.requests.average) / bareRow.r.requests.average).toFixed(0)}%`;
+    console.log(`| ${what} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${r.latency.max} | ${ratio} |`);
+  }
+  console.log('');
+  console.log(`Inclusion-proof generation (TransparencyLog over SQLite, one at a time, 2,000 random leaves):`);
+  console.log(`- tree of ${at1m.toLocaleString('en-US')} leaves: p50 ${proofs.p50.toFixed(1)} µs, p99 ${proofs.p99.toFixed(1)} µs, mean ${proofs.mean.toFixed(1)} µs`);
+  if (proofsFull !== proofs) console.log(`- tree of ${leaves.toLocaleString('en-US')} leaves: p50 ${proofsFull.p50.toFixed(1)} µs, p99 ${proofsFull.p99.toFixed(1)} µs, mean ${proofsFull.mean.toFixed(1)} µs`);
+  for (const note of notes) console.log(`- ${note}`);
+  console.log(`Targets: lookups >= 40% of the bare route's rate; p99 < 20 ms at ${FIXED_RATE} req/s.`);
+}
+
+try {
+  await main();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -66,6 +66,17 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     expect(str((await bob.decrypt(e2, { from: 'bob@example.test' })).plaintext)).toBe('hello alice');
     // Alice is not a recipient of her own message to bob.
     expect(await codeOf(alice.decrypt(e1, { from: 'alice@example.test' }))).toBe('E_NOT_RECIPIENT');
+    // The envelope names its sender account under the signature: no `from` needed.
+    expect((await bob.decrypt(e1)).sender).toEqual({ accountId: 'alice@example.test', deviceId: alice.deviceId });
+  });
+
+  it('an envelope that names no sender account needs { from }, and is checked against it', async () => {
+    const { alice, bob, aliceKeys } = await setup();
+    const bobKey = (await alice.directory.lookup('bob@example.test')).state.userKey!;
+    const anonymous = await encrypt(text('who?'), { to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch }], from: { backend: aliceKeys.backend, ref: aliceKeys.signing } });
+    expect(await codeOf(bob.decrypt(anonymous))).toBe('E_BAD_SIGNATURE');
+    expect(str((await bob.decrypt(anonymous, { from: 'alice@example.test' })).plaintext)).toBe('who?');
+    expect(await codeOf(bob.decrypt(anonymous, { from: 'bob@example.test' }))).toBe('E_BAD_SIGNATURE');
   });
 
   it('rejects a validly signed envelope whose key is not a device of the account it names', async () => {
@@ -75,7 +86,8 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     const from = { backend: outsider.backend, ref: outsider.signing, accountId: 'alice@example.test' };
     const forged = await encrypt(text('trust me'), { to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch }], from });
     expect(await codeOf(bob.decrypt(forged, { from: 'alice@example.test' }))).toBe('E_BAD_SIGNATURE');
-    // Signed by bob's own device but claimed to be from alice.
+    expect(await codeOf(bob.decrypt(forged))).toBe('E_BAD_SIGNATURE');
+    // Signed by bob's own device (and naming bob) but expected from alice.
     const fromBob = await bob.encrypt(text('x'), { to: ['bob@example.test'] });
     expect(await codeOf(bob.decrypt(fromBob, { from: 'alice@example.test' }))).toBe('E_BAD_SIGNATURE');
   });
@@ -112,9 +124,9 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     const bobKey = (await alice.directory.lookup('alice@example.test')).state.userKey!;
     const fromPhone = await encrypt(text('x'), {
       to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch }],
-      from: { backend: phoneKeys.backend, ref: phoneKeys.signing, accountId: 'bob@example.test' } as never,
+      from: { backend: phoneKeys.backend, ref: phoneKeys.signing, accountId: 'bob@example.test' },
     });
-    expect(await codeOf(alice.decrypt(fromPhone, { from: 'bob@example.test' }))).toBe('E_KEY_REVOKED');
+    expect(await codeOf(alice.decrypt(fromPhone))).toBe('E_KEY_REVOKED');
   });
 
   it('refuses to encrypt to an epoch still held by a revoked device (revocation published, rotation not yet)', async () => {

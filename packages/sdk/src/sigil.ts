@@ -8,7 +8,7 @@ import { equalConstantTime } from './internal/bytes.js';
 import { keyIdOf } from './internal/p256.js';
 import { WebCryptoKeyBackend } from './webcrypto-key-backend.js';
 import { encrypt as encryptEnvelope, type EnvelopeRecipient, type EnvelopeSender } from './envelope/encrypt.js';
-import { decrypt as decryptEnvelope } from './envelope/decrypt.js';
+import { decrypt as decryptEnvelope, type EnvelopeParties } from './envelope/decrypt.js';
 import { decryptStream as decryptEnvelopeStream, encryptStream as encryptEnvelopeStream } from './envelope/streams.js';
 import { chainAfter, genesisHeader, type AccountState } from './identity/account-state.js';
 import { signStatement, signStatementWithWebAuthn } from './identity/signed-statement.js';
@@ -372,10 +372,9 @@ export class Sigil {
     return to;
   }
 
-  /** This device as the envelope sender; `accountId` is the signed sender account of FORMAT.md. */
+  /** This device as the envelope sender, for this account (signed into the header, FORMAT.md §3.1). */
   #from(): EnvelopeSender {
-    const from = { backend: this.#keys.backend, ref: this.#keys.signing, accountId: this.account };
-    return from;
+    return { backend: this.#keys.backend, ref: this.#keys.signing, accountId: this.account };
   }
 
   /**
@@ -384,8 +383,9 @@ export class Sigil {
    * then checks that the signing key is a current device (or the service root) of the sender
    * account, looked up through the verified path. Plaintext is returned only after all of it.
    *
-   * @param options.from - The sender account, if the envelope does not name one (envelopes
-   *   made before sender accounts were signed); must match if it does.
+   * @param options.from - The account the caller expects the envelope from (e.g. a mailbox
+   *   message's `senderId`); optional, as the envelope names its sender account under the
+   *   signature. If both are there they must agree; if neither, `E_BAD_SIGNATURE`.
    * @throws SigilError `E_NOT_RECIPIENT` (not sealed to an epoch this device can read: e.g. sent
    *   after it was revoked), `E_BAD_SIGNATURE` (bad signature, or the key is not a device of the
    *   sender account), `E_KEY_REVOKED` (signed by a device the sender revoked), the envelope
@@ -486,12 +486,9 @@ export class Sigil {
   }
 
   /** The envelope's signing key must be a current device (or the service root) of the sender account. */
-  async #verifySender(
-    signer: { readonly keyId: string; readonly publicKey: Uint8Array },
-    from: string | undefined,
-  ): Promise<SigilDecryptResult['sender']> {
-    const named = (signer as { accountId?: unknown }).accountId;
-    const claimed = typeof named === 'string' ? named : undefined;
+  async #verifySender(signer: EnvelopeParties['sender'], from: string | undefined): Promise<SigilDecryptResult['sender']> {
+    // The account the header claims, under the sender's signature (FORMAT.md §3.1).
+    const claimed = signer.accountId;
     if (claimed !== undefined && from !== undefined && claimed !== from) {
       throw new SigilError('E_BAD_SIGNATURE', 'The envelope is signed for another sender account than the one given.', { detail: 'sender-account' });
     }

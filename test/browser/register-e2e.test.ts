@@ -3,45 +3,31 @@
 // PRF passkey; her device keys are stored non-extractable; her genesis, device certificate and
 // first user-key epoch are in the log, verified from Node by a DirectoryClient with the pinned
 // log key. She signs in again after a reload; Bob does the same with a security key (no PRF).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectoryClient, WebCryptoKeyBackend } from '@sigil/sdk';
-import { SqliteStore, TransparencyLog, createDirectoryApp, memoryLogger } from '@sigil/server';
 import type { Browser } from 'playwright-core';
 import {
   AUTHENTICATORS,
   PageError,
-  cloneCredentials,
-  setPresence,
-  setResponseOverrideBits,
   TEST_WEBAUTHN_TIMEOUT_MS,
   callPage,
-  launchChromium,
+  cloneCredentials,
   openPage,
-  serveStatic,
-  testPageHtml,
-  type FallbackHandler,
+  setPresence,
+  setResponseOverrideBits,
   type TestPage,
   type TestServer,
 } from '../support/browser.js';
-import { bundlePage } from '../support/page-bundle.js';
+import { startBrowserDirectory, type BrowserDirectory } from './directory-harness.js';
 
 type Summary = { account: string; mode: 'prf' | 'no-prf'; deviceId: string; hasKeks: boolean; rootId: string };
 type Audit = { privateKeys: number; extractableFlags: boolean[]; exported: number; failures: string[] };
 
 const T = TEST_WEBAUTHN_TIMEOUT_MS;
 
+let d: BrowserDirectory;
 let browser: Browser;
 let server: TestServer;
-let store: SqliteStore;
 let vkey: string;
-let logger: ReturnType<typeof memoryLogger>;
-let dir: string;
-const bodies: string[] = [];
-const answers: string[] = [];
 
 async function reloadPage(tp: TestPage): Promise<void> {
   await tp.page.reload();
@@ -49,53 +35,16 @@ async function reloadPage(tp: TestPage): Promise<void> {
 }
 
 beforeAll(async () => {
-  const [accountScript, identityScript] = await Promise.all([
-    bundlePage('test/browser/pages/account-page.ts'),
-    bundlePage('test/browser/pages/identity-page.ts'),
-  ]);
-  let handler: FallbackHandler | undefined;
-  server = await serveStatic(
-    {
-      '/': { type: 'text/html; charset=utf-8', body: testPageHtml('/account-page.js') },
-      '/account-page.js': { type: 'text/javascript; charset=utf-8', body: accountScript },
-      '/audit': { type: 'text/html; charset=utf-8', body: testPageHtml('/identity-page.js') },
-      '/identity-page.js': { type: 'text/javascript; charset=utf-8', body: identityScript },
-    },
-    () => handler,
-  );
-  dir = mkdtempSync(join(tmpdir(), 'sigil-browser-e2e-'));
-  store = new SqliteStore(join(dir, 'directory.sqlite'));
-  const backend = new WebCryptoKeyBackend();
-  const log = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key: await backend.generateKeyPair({ usage: 'sign', label: 'log' }) } });
-  logger = memoryLogger();
-  const { app } = createDirectoryApp({ store, log, logger, config: { rpId: 'localhost', origins: [server.origin] } });
-  vkey = (await log.verifierKey()).vkey;
-  handler = getRequestListener(async (req, env) => {
-    if (req.method !== 'GET') bodies.push(await req.clone().text());
-    const res = await app.fetch(req, env);
-    answers.push(await res.clone().text());
-    return res;
-  });
-  browser = await launchChromium();
+  d = await startBrowserDirectory({ '/': 'test/browser/pages/account-page.ts', '/audit': 'test/browser/pages/identity-page.ts' });
+  ({ browser, server, vkey } = d);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await store?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  await d?.close();
 });
 
-/** Everything the directory kept or saw: its SQLite files, its log lines, every request body. */
-function serverSide(): { text: string; bytes: Buffer } {
-  const files = ['directory.sqlite', 'directory.sqlite-wal'].map((f) => join(dir, f)).filter((f) => existsSync(f));
-  const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
-  return { text: [...bodies, ...logger.lines].join('\n'), bytes };
-}
-
-function nodeClient(): DirectoryClient {
-  return new DirectoryClient({ url: server.origin, logPublicKey: vkey, webauthn: { rpId: 'localhost', origins: [server.origin] } });
-}
+const serverSide = () => d.serverSide();
+const nodeClient = () => d.nodeClient();
 
 describe('browser accounts against the real directory', () => {
   let alice: TestPage;
@@ -241,18 +190,16 @@ describe('browser accounts against the real directory', () => {
   });
 
   it('the server never received a PRF result, and logged no token', async () => {
-    expect(bodies.length).toBeGreaterThan(0);
-    for (const b of bodies) expect(b).not.toMatch(/"results"/);
-    const tokens = answers.flatMap((b) => [...b.matchAll(/"token":"([A-Za-z0-9_-]+)"/g)].map((m) => m[1] as string));
+    expect(d.bodies.length).toBeGreaterThan(0);
+    for (const b of d.bodies) expect(b).not.toMatch(/"results"/);
+    const tokens = d.answers.flatMap((b) => [...b.matchAll(/"token":"([A-Za-z0-9_-]+)"/g)].map((m) => m[1] as string));
     expect(tokens.length).toBeGreaterThan(0);
-    for (const line of logger.lines) for (const t of tokens) expect(line).not.toContain(t);
+    for (const line of d.logger.lines) for (const t of tokens) expect(line).not.toContain(t);
   });
 });
 
 describe('failed ceremonies end in a clear error in the page and change nothing', () => {
-  async function treeSize(): Promise<number> {
-    return ((await (await fetch(`${server.origin}/v1/health`)).json()) as { treeSize: number }).treeSize;
-  }
+  const treeSize = () => d.treeSize();
 
   async function failure(p: Promise<unknown>): Promise<PageError> {
     const e = await p.catch((x: unknown) => x);

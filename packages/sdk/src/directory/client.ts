@@ -176,6 +176,7 @@ export class DirectoryClient {
   /**
    * The last checkpoint this client verified (the signed note), to compare with other clients.
    *
+   * @throws SigilError `E_DIRECTORY_PROOF` if the stored note no longer verifies under the pinned key.
    * @example
    * ```ts
    * await peer.compareCheckpoint((await directory.latestCheckpoint())!);

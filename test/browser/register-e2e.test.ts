@@ -2,7 +2,10 @@
 // process, same origin as the page), the SDK's public API in the page. Alice registers with a
 // PRF passkey; her device keys are stored non-extractable; her genesis, device certificate and
 // first user-key epoch are in the log, verified from Node by a DirectoryClient with the pinned
-// log key. She signs in again after a reload; Bob does the same with a security key (no PRF).
+// log key. She signs in again after a reload; Bob does the same with a security key (no PRF);
+// they write to each other. Alice adds a second device and revokes the first. Failed ceremonies
+// (timeout, bad UV, bogus signature, replay) change nothing; the server never sees a plaintext
+// or a PRF output.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import {
@@ -12,6 +15,7 @@ import {
   callPage,
   cloneCredentials,
   openPage,
+  wipeOriginAndReload,
   setPresence,
   setResponseOverrideBits,
   type TestPage,
@@ -251,5 +255,16 @@ describe('failed ceremonies end in a clear error in the page and change nothing'
     // Honest again: Dave signs in, same device, and the log did not move.
     expect(await callPage<Summary>(dave, 'signIn', vkey, 'dave@example.org', T)).toEqual(daveReg);
     expect(await treeSize()).toBe(size);
+
+    // The same passkey on a fresh browser (storage wiped): no device here, said plainly; it
+    // enrols as a new device, with PRF (the same authenticator).
+    await wipeOriginAndReload(dave, server.origin);
+    const none = await failure(callPage(dave, 'signIn', vkey, 'dave@example.org', T));
+    expect([none.code, none.detail]).toEqual(['E_KEY_NOT_FOUND', 'no-device']);
+    const fresh = await callPage<Summary>(dave, 'enrolDevice', vkey, undefined, 'fresh browser', T);
+    expect(fresh).toMatchObject({ account: 'dave@example.org', mode: 'prf', hasKeks: true, rootId: daveReg.rootId });
+    expect(fresh.deviceId).not.toBe(daveReg.deviceId);
+    const { state } = await nodeClient().lookup('dave@example.org');
+    expect(state.devices.map((x) => x.id).sort()).toEqual([daveReg.deviceId, fresh.deviceId].sort());
   });
 });

@@ -2,7 +2,7 @@
 // CryptoKeys. The audit reads IndexedDB directly (not through the SDK) and tries to export every
 // private key it finds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHENTICATORS, callPage, type TestPage } from '../support/browser.js';
+import { AUTHENTICATORS, PageError, callPage, type TestPage } from '../support/browser.js';
 import { startIdentityHarness, type IdentityHarness } from './harness.js';
 
 type Audit = { privateKeys: number; extractableFlags: boolean[]; exported: number; failures: string[] };
@@ -54,5 +54,24 @@ describe('BrowserKeyStore in Chromium', () => {
     const audit = await callPage<Audit>(tp, 'auditStoredPrivateKeys');
     expect(audit.privateKeys).toBe(6);
     expect(audit.exported).toBe(0);
+  });
+
+  it('refuses stored records that were changed behind its back', async () => {
+    for (const [mode, code] of [
+      ['swap-id', 'E_FORMAT'],
+      ['bad-public-key', 'E_BAD_PUBLIC_KEY'],
+      ['no-private-key', 'E_FORMAT'],
+    ] as const) {
+      const name = `sigil/tampered-${mode}`;
+      await callPage<string[]>(tp, 'createDeviceKeys', name);
+      const e = await callPage(tp, 'loadTampered', name, mode).catch((x: unknown) => x);
+      expect(e, mode).toBeInstanceOf(PageError);
+      expect((e as PageError).code, mode).toBe(code);
+    }
+  });
+
+  it('keeps sealed blobs by name: put, replace, delete, clear', async () => {
+    const seen = await callPage<(string | null)[]>(tp, 'sealedBlobRoundTrip', 'sigil/blobs');
+    expect(seen).toEqual([null, 'AQID', 'BA', null, 'BQ', null, '0']);
   });
 });

@@ -102,6 +102,75 @@ const api = {
   },
 
   /**
+   * Rewrites the stored records of database `name` behind the SDK's back: 'swap-id' gives the
+   * first record another key's id, 'bad-public-key' puts a point off the curve, 'no-private-key'
+   * drops the CryptoKey. Then tries to load them.
+   */
+  async loadTampered(name: string, mode: 'swap-id' | 'bad-public-key' | 'no-private-key'): Promise<string[]> {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open(name);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const records = await new Promise<Record<string, unknown>[]>((resolve, reject) => {
+      const req = db.transaction('device-keys', 'readonly').objectStore('device-keys').getAll();
+      req.onsuccess = () => resolve(req.result as Record<string, unknown>[]);
+      req.onerror = () => reject(req.error);
+    });
+    const [first, second] = records;
+    if (first === undefined || second === undefined) throw new Error('two stored keys expected');
+    const changed = { ...first };
+    if (mode === 'swap-id') {
+      // Keep the key path: delete the record and store it again under the other key's id.
+      changed['id'] = second['id'];
+    } else if (mode === 'bad-public-key') {
+      const pk = new Uint8Array(first['publicKey'] as Uint8Array);
+      pk[64] = (pk[64] as number) ^ 1;
+      changed['publicKey'] = pk;
+    } else {
+      delete changed['privateKey'];
+    }
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('device-keys', 'readwrite');
+      tx.objectStore('device-keys').clear();
+      tx.objectStore('device-keys').put(changed);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+    const store = await BrowserKeyStore.open({ name });
+    try {
+      return (await store.loadKeys(new WebCryptoKeyBackend())).map((r) => r.id);
+    } finally {
+      store.close();
+    }
+  },
+
+  /** The blob store: put, get, replace, delete, clear. */
+  async sealedBlobRoundTrip(name: string): Promise<(string | null)[]> {
+    const store = await BrowserKeyStore.open({ name });
+    const seen: (string | null)[] = [];
+    const get = async (k: string) => {
+      const v = await store.getSealed(k);
+      seen.push(v === undefined ? null : toBase64Url(v));
+    };
+    await get('a');
+    await store.putSealed('a', Uint8Array.of(1, 2, 3));
+    await get('a');
+    await store.putSealed('a', Uint8Array.of(4));
+    await store.putSealed('b', Uint8Array.of(5));
+    await get('a');
+    await store.deleteSealed('a');
+    await get('a');
+    await get('b');
+    await store.clear();
+    await get('b');
+    seen.push(String((await store.listKeys()).length));
+    store.close();
+    return seen;
+  },
+
+  /**
    * Reads every value of every IndexedDB database of the origin directly (not through the SDK),
    * and tries to export every private CryptoKey found, in every format WebCrypto has for EC keys.
    */

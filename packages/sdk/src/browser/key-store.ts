@@ -231,7 +231,8 @@ export class BrowserKeyStore {
         typeof v.label !== 'string' ||
         !(v.publicKey instanceof Uint8Array) ||
         typeof v.privateKey !== 'object' ||
-        v.privateKey === null
+        v.privateKey === null ||
+        (typeof CryptoKey !== 'undefined' && !(v.privateKey instanceof CryptoKey))
       ) {
         throw new SigilError('E_FORMAT', 'A stored device key record is malformed.', { detail: 'key-store' });
       }

@@ -352,7 +352,7 @@ export async function generateEnvelopeVectors(): Promise<VectorFile> {
       { ref: refs.alice, key: kAlice },
       { ref: refs.bob, key: kBob },
     ].sort((a, b) => (a.ref.id < b.ref.id ? -1 : 1));
-    const preamble = encodePreamble(KB, refs.sender.publicKey, 2);
+    const preamble = encodePreamble(KB, refs.sender.publicKey, 2, undefined);
     const stanzas = [];
     for (const r of who) {
       const keyId = fromHex(r.ref.id);

@@ -262,7 +262,7 @@ describe('tamper suite', () => {
       { ref: alice, key: k1 },
       { ref: bob, key: k2 },
     ].sort((a, b) => (a.ref.id < b.ref.id ? -1 : 1));
-    const preamble = encodePreamble(CS, signer.publicKey, 2);
+    const preamble = encodePreamble(CS, signer.publicKey, 2, undefined);
     const stanzas = [];
     for (const r of recipients) {
       const keyId = fromHex(r.ref.id);

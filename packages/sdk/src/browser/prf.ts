@@ -87,7 +87,15 @@ export async function derivePrfKek(prfOutput: Uint8Array, purpose: PrfPurpose): 
   if (typeof info !== 'string' || !Object.hasOwn(PRF_KEK_INFO, purpose)) {
     throw new TypeError(`"purpose" expected 'local-cache' or 'passkey-backup', got ${String(purpose)}`);
   }
-  const ikm = await subtle().importKey('raw', new Uint8Array(prfOutput), 'HKDF', false, ['deriveKey']);
+  // WebCrypto copies the key bytes at import (WebCrypto §14.3.9 "get a copy of the bytes");
+  // our own copy is zeroed once the import is done, so no stray copy of the PRF output remains.
+  const copy = new Uint8Array(prfOutput);
+  let ikm: CryptoKey;
+  try {
+    ikm = await subtle().importKey('raw', copy, 'HKDF', false, ['deriveKey']);
+  } finally {
+    copy.fill(0);
+  }
   const key = await subtle().deriveKey(
     { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode(info) },
     ikm,

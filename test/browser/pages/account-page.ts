@@ -98,7 +98,7 @@ const api = {
   async roundTrip(to: string[], text: string) {
     const a = current();
     const envelope = await a.sigil.encrypt(new TextEncoder().encode(text), { to });
-    const { plaintext, sender } = await a.sigil.decrypt(envelope, { from: a.account });
+    const { plaintext, sender } = await a.sigil.decrypt(envelope); // the sender account comes from the signed header
     return { text: new TextDecoder().decode(plaintext), sender, envelopeBytes: envelope.length };
   },
 };

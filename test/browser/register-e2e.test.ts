@@ -3,11 +3,15 @@
 // PRF passkey; her device keys are stored non-extractable; her genesis, device certificate and
 // first user-key epoch are in the log, verified from Node by a DirectoryClient with the pinned
 // log key. She signs in again after a reload; Bob does the same with a security key (no PRF);
-// they write to each other. Alice adds a second device and revokes the first. Failed ceremonies
+// they write to each other; a service account on SoftHSM reads Alice and answers her. Alice adds
+// a second device and revokes the first. Failed ceremonies
 // (timeout, bad UV, bogus signature, replay) change nothing; the server never sees a plaintext
 // or a PRF output.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { Sigil, type DeviceKeys, type KeyBackend } from '@sigil/sdk';
+import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
+import { createSoftHsmTestToken } from '../support/softhsm.js';
 import {
   AUTHENTICATORS,
   PageError,
@@ -121,6 +125,41 @@ describe('browser accounts against the real directory', () => {
     expect((notHers as PageError).code).toBe('E_NOT_RECIPIENT');
   });
 
+  it('a service account whose keys are in SoftHSM reads a message from Alice and answers her', async () => {
+    const token = await createSoftHsmTestToken({ label: 'svc-browser-e2e' });
+    const hsm = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
+    try {
+      const backend: KeyBackend = hsm;
+      const root = { backend, ref: await hsm.generateKeyPair({ usage: 'sign', label: 'svc root' }) };
+      const keys: DeviceKeys = {
+        backend,
+        signing: await hsm.generateKeyPair({ usage: 'sign', label: 'svc signing' }),
+        agreement: await hsm.generateKeyPair({ usage: 'agree', label: 'svc agreement' }),
+      };
+      const svc = await Sigil.enrolService({
+        directory: server.origin,
+        logPublicKey: vkey,
+        webauthn: { rpId: 'localhost', origins: [server.origin] },
+        account: 'svc@example.org',
+        root,
+        keys,
+        deviceName: 'svc-1',
+      });
+      const question = await callPage<string>(alice, 'encryptTo', ['svc@example.org'], 'question for the service');
+      const read = await svc.decrypt(new Uint8Array(Buffer.from(question, 'base64url')));
+      expect(new TextDecoder().decode(read.plaintext)).toBe('question for the service');
+      expect(read.sender).toEqual({ accountId: 'alice@example.org', deviceId: aliceReg.deviceId });
+      const answer = await svc.encrypt(new TextEncoder().encode('answer from the service'), { to: ['alice@example.org'] });
+      expect(await callPage<Opened>(alice, 'decryptFrom', Buffer.from(answer).toString('base64url'), 'svc@example.org')).toEqual({
+        text: 'answer from the service',
+        sender: { accountId: 'svc@example.org', deviceId: svc.deviceId },
+      });
+    } finally {
+      await hsm.close();
+      await token.remove();
+    }
+  });
+
   it('Alice adds a second device (her passkey, synced), which reads her history once the first approves; then she revokes the first', async () => {
     const before = await callPage<string>(bob, 'encryptTo', ['alice@example.org'], 'sent before the second device');
     const phone = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
@@ -171,7 +210,16 @@ describe('browser accounts against the real directory', () => {
   it("no plaintext and no PRF output reaches the server's files, log or request bodies, nor IndexedDB", async () => {
     const prf = Buffer.from(await callPage<string>(alice, 'rawPrfOutput', T), 'base64url');
     expect(prf.length).toBe(32);
-    const plaintexts = ['note to self', 'still me', 'hello alice', 'hi bob', 'sent before the second device', 'sent after the revocation'];
+    const plaintexts = [
+      'note to self',
+      'still me',
+      'hello alice',
+      'hi bob',
+      'question for the service',
+      'answer from the service',
+      'sent before the second device',
+      'sent after the revocation',
+    ];
     const { text, bytes } = serverSide();
     // Controls: the search does find what the server is meant to keep.
     expect(bytes.includes(Buffer.from('alice@example.org'))).toBe(true);

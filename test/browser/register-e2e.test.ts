@@ -4,9 +4,9 @@
 // first user-key epoch are in the log, verified from Node by a DirectoryClient with the pinned
 // log key. She signs in again after a reload; Bob does the same with a security key (no PRF);
 // they write to each other; a service account on SoftHSM reads Alice and answers her. Alice adds
-// a second device and revokes the first. Failed ceremonies
-// (timeout, bad UV, bogus signature, replay) change nothing; the server never sees a plaintext
-// or a PRF output.
+// a second device and revokes the first. Failed ceremonies (timeout, bad UV, bogus signature,
+// replay) change nothing; the server never sees a plaintext or a PRF output; no stored private
+// key of any browser profile can be exported.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { Sigil, type DeviceKeys, type KeyBackend } from '@sigil/sdk';
@@ -239,6 +239,23 @@ describe('browser accounts against the real directory', () => {
     await tab.close();
     expect(stored.length).toBeGreaterThan(0); // the public keys at least
     for (const b of stored) expect(Buffer.from(b, 'base64url').includes(prf)).toBe(false);
+
+    // Every browser profile of the run (Alice's two devices, Bob's, the refused one): every
+    // private key stored in IndexedDB is non-extractable, and every export attempt fails.
+    let total = 0;
+    for (const context of browser.contexts()) {
+      const page = await context.newPage();
+      await page.goto(`${server.origin}/audit`);
+      await page.waitForFunction(() => (globalThis as { sigilTest?: unknown }).sigilTest !== undefined);
+      const audit = await callPage<Audit>({ ...alice, page }, 'auditStoredPrivateKeys');
+      await page.close();
+      expect(audit.exported).toBe(0);
+      expect(audit.extractableFlags.every((x) => !x)).toBe(true);
+      expect(audit.failures).toHaveLength(audit.privateKeys * 3);
+      total += audit.privateKeys;
+    }
+    expect(browser.contexts().length).toBeGreaterThanOrEqual(4);
+    expect(total).toBeGreaterThanOrEqual(6);
   });
 
   it('the server never received a PRF result, and logged no token', async () => {

@@ -1,0 +1,64 @@
+// Measurement helpers shared by the TypeScript benches. Shared machines are noisy, so the
+// benches time CPU (user + system of this process, all threads) rather than wall time,
+// interleave baseline and candidate in every round, and report the median of the per-round
+// ratios: load that comes and goes then hits both sides of a ratio alike.
+import { cpus, loadavg } from 'node:os';
+
+/** CPU seconds used by this process so far (user + system, every thread). */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** CPU seconds that `fn` takes (awaited). */
+export async function cpuTime(fn: () => unknown): Promise<number> {
+  const start = cpuSeconds();
+  await fn();
+  return cpuSeconds() - start;
+}
+
+/** Operations per CPU second over `count` sequential awaited calls of `op`. */
+export async function ratePerCpuSecond(count: number, op: () => unknown): Promise<number> {
+  const seconds = await cpuTime(async () => {
+    for (let i = 0; i < count; i++) await op();
+  });
+  return count / Math.max(seconds, 1e-6);
+}
+
+/**
+ * How many calls of `op` take about `slice` CPU seconds (at least `min`): so that every timed
+ * slice is long enough for the clock and short enough for the whole bench's time budget.
+ */
+export async function calibrate(op: () => unknown, slice: number, min = 1): Promise<number> {
+  let n = 1;
+  for (;;) {
+    const seconds = await cpuTime(async () => {
+      for (let i = 0; i < n; i++) await op();
+    });
+    if (seconds >= slice / 8 || n >= 1 << 20) return Math.max(min, Math.round((n * slice) / Math.max(seconds, 1e-6)));
+    n *= 4;
+  }
+}
+
+/** The median (upper median for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of nothing');
+  return [...values].sort((a, b) => a - b)[values.length >> 1] as number;
+}
+
+/** min-max of the values, for the spread next to a median. */
+export function spread(values: readonly number[], digits = 2): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${(sorted[0] ?? NaN).toFixed(digits)}-${(sorted[sorted.length - 1] ?? NaN).toFixed(digits)}`;
+}
+
+/** The 1-minute load average, two decimals. */
+export function load(): string {
+  return (loadavg()[0] ?? NaN).toFixed(2);
+}
+
+/** CPU model, core count and Node version. */
+export function machine(): string {
+  const list = cpus();
+  return `${list[0]?.model.trim() ?? 'unknown CPU'}, ${list.length} cores, Node ${process.version}`;
+}

@@ -7,6 +7,7 @@
 // a second device and revokes the first. Failed ceremonies (timeout, bad UV, bogus signature,
 // replay) change nothing; the server never sees a plaintext or a PRF output; no stored private
 // key of any browser profile can be exported.
+import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { Sigil, type DeviceKeys, type KeyBackend } from '@sigil/sdk';
@@ -19,6 +20,7 @@ import {
   callPage,
   cloneCredentials,
   openPage,
+  saveScreenshot,
   wipeOriginAndReload,
   setPresence,
   setResponseOverrideBits,
@@ -118,6 +120,8 @@ describe('browser accounts against the real directory', () => {
       text: 'hi bob',
       sender: { accountId: 'alice@example.org', deviceId: aliceReg.deviceId },
     });
+    const shot = await saveScreenshot(bob, 'browser-e2e-bob');
+    expect(statSync(shot).size).toBeGreaterThan(0);
     const forged = await callPage(bob, 'decryptFrom', toBob, 'bob@example.org').catch((e: unknown) => e);
     expect((forged as PageError).code).toBe('E_BAD_SIGNATURE');
     // Alice cannot read what was sealed to Bob alone.

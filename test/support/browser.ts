@@ -2,8 +2,11 @@
 // Chrome DevTools Protocol virtual authenticator per page (../shared/recipes/webauthn-chromium.md).
 // Pages are served from http://localhost:PORT, a secure context where WebAuthn runs; every other
 // host name resolves to nothing (--host-resolver-rules), so a test page cannot reach outside.
+import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -204,6 +207,22 @@ export async function wipeOriginAndReload(tp: TestPage, origin: string): Promise
   await tp.cdp.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' });
   await tp.page.reload();
   await tp.page.waitForFunction(() => (globalThis as { sigilTest?: unknown }).sigilTest !== undefined);
+}
+
+/** test-output/ at the repository root: written by test runs, never committed (.gitignore). */
+export const TEST_OUTPUT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../test-output');
+
+/**
+ * Writes a full-page PNG of the tab to test-output/screenshots/<name>.png, for a person to look
+ * at after the run; returns its path.
+ */
+export async function saveScreenshot(tp: TestPage, name: string): Promise<string> {
+  if (!/^[a-z0-9-]{1,64}$/.test(name)) throw new RangeError(`"name" expected 1 to 64 of [a-z0-9-], got ${JSON.stringify(name)}`);
+  const dir = join(TEST_OUTPUT_DIR, 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  await tp.page.screenshot({ path, fullPage: true });
+  return path;
 }
 
 /** An error thrown in the page, with the SigilError code and detail when it was one. */

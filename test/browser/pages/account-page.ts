@@ -18,7 +18,15 @@ function current(): BrowserAccount {
   return me;
 }
 
+/** A line on the page, so that a screenshot shows what happened. */
+function show(line: string): void {
+  const p = document.createElement('p');
+  p.textContent = line;
+  document.body.append(p);
+}
+
 function summary(a: BrowserAccount) {
+  show(`${a.account}: device ${a.sigil.deviceId.slice(0, 8)}, ${a.mode === 'prf' ? 'passkey with PRF' : 'no PRF'}`);
   return { account: a.account, mode: a.mode, deviceId: a.sigil.deviceId, hasKeks: a.keks !== undefined, rootId: a.root.id };
 }
 
@@ -91,7 +99,9 @@ const api = {
     const envelope = fromBase64Url(envelopeB64);
     if (envelope === undefined) throw new TypeError('bad base64url');
     const { plaintext, sender } = await current().sigil.decrypt(envelope, { from });
-    return { text: new TextDecoder().decode(plaintext), sender };
+    const text = new TextDecoder().decode(plaintext);
+    show(`from ${sender.accountId}: ${text}`);
+    return { text, sender };
   },
 
   /** Encrypts to the given accounts and decrypts as this account: the whole verified path. */

@@ -29,6 +29,11 @@ export interface BrowserDirectory {
   serverSide(): { text: string; bytes: Buffer };
   /** The log's tree size (GET /v1/health). */
   treeSize(): Promise<number>;
+  /**
+   * Answers requests before the directory does while set: return a Response to stand in for the
+   * directory (a failure, say), or undefined to pass the request on.
+   */
+  intercept: ((req: Request) => Response | undefined) | undefined;
   /** A verifying client in Node, with the pinned log key and the pages' WebAuthn policy. */
   nodeClient(): DirectoryClient;
   close(): Promise<void>;
@@ -61,14 +66,21 @@ export async function startBrowserDirectory(pages: Record<string, string>, confi
   const vkey = (await log.verifierKey()).vkey;
   const bodies: string[] = [];
   const answers: string[] = [];
+  let intercept: ((req: Request) => Response | undefined) | undefined;
   handler = getRequestListener(async (req, env) => {
     if (req.method !== 'GET') bodies.push(await req.clone().text());
-    const res = await app.fetch(req, env);
+    const res = intercept?.(req) ?? (await app.fetch(req, env));
     answers.push(await res.clone().text());
     return res;
   });
   const browser = await launchChromium();
   return {
+    get intercept() {
+      return intercept;
+    },
+    set intercept(f) {
+      intercept = f;
+    },
     browser,
     server,
     origin: server.origin,

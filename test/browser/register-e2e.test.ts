@@ -304,6 +304,43 @@ describe('failed ceremonies end in a clear error in the page and change nothing'
     // and its credential before the genesis was refused), so the account has no verifiable history.
     expect(await treeSize()).toBe(size);
     await expect(nodeClient().lookup('carol@example.org')).rejects.toMatchObject({ code: 'E_DIRECTORY_PROOF' });
+
+    // Registering again in the same browser resumes: it signs in with the registered credential
+    // and publishes what is missing (the id is not lost to a cancelled touch).
+    const resumed = await callPage<Summary>(carol, 'register', vkey, 'carol@example.org', 'Carol', T);
+    expect(resumed).toMatchObject({ account: 'carol@example.org', mode: 'prf', hasKeks: true });
+    const { state } = await nodeClient().lookup('carol@example.org');
+    expect(state.devices.map((x) => x.id)).toEqual([resumed.deviceId]);
+    expect(state.userKey?.epoch).toBe(1);
+    expect(await treeSize()).toBe(size + 3); // genesis, certificate, user-key epoch
+  });
+
+  it('registration resumes after the genesis when the certificate was not published', async () => {
+    const erin = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.securityKeyWithoutPrf);
+    const size = await treeSize();
+    let statements = 0;
+    d.intercept = (req) => {
+      if (req.method === 'POST' && new URL(req.url).pathname === '/v1/statements' && ++statements === 2) {
+        return new Response(JSON.stringify({ error: { code: 'E_UNAVAILABLE', message: 'try later' } }), { status: 503, headers: { 'content-type': 'application/json' } });
+      }
+      return undefined;
+    };
+    try {
+      const first = await failure(callPage(erin, 'register', vkey, 'erin@example.org', 'Erin', T));
+      expect(first.code).toBe('E_DIRECTORY');
+    } finally {
+      d.intercept = undefined;
+    }
+    expect(await treeSize()).toBe(size + 1); // the genesis only
+    const resumed = await callPage<Summary>(erin, 'register', vkey, 'erin@example.org', 'Erin', T);
+    expect(resumed.mode).toBe('no-prf');
+    const { state } = await nodeClient().lookup('erin@example.org');
+    expect(state.devices.map((x) => x.id)).toEqual([resumed.deviceId]);
+    expect(state.userKey?.epoch).toBe(1);
+    expect(await treeSize()).toBe(size + 3);
+    // Complete: a third call is an ordinary conflict, and the device keys are untouched.
+    expect((await failure(callPage(erin, 'register', vkey, 'erin@example.org', 'Erin', T))).code).toBe('E_DIRECTORY');
+    expect(await callPage<Summary>(erin, 'signIn', vkey, 'erin@example.org', T)).toEqual(resumed);
   });
 
   it('sign-in: bad UV, bogus signature, replayed assertion', async () => {

@@ -3,14 +3,15 @@
 // root; the device keys are non-extractable CryptoKeys made here and kept in IndexedDB
 // (BrowserKeyStore), so the same browser signs in again without re-enrolling.
 import { SigilError } from '../errors.js';
-import { equalConstantTime } from '../internal/bytes.js';
-import { keyIdOf } from '../internal/p256.js';
+import { equalConstantTime, fromBase64Url, toBase64Url } from '../internal/bytes.js';
+import { checkP256PublicKey, keyIdOf } from '../internal/p256.js';
 import { DirectoryClient, type DirectorySession } from '../directory/client.js';
 import type { FetchLike } from '../directory/http.js';
 import type { ClientStateStore } from '../directory/state-store.js';
 import type { WebAuthnPolicy } from '../identity/webauthn.js';
 import type { LogVerifierKey } from '../transparency/signed-note.js';
-import { chainAfter } from '../identity/account-state.js';
+import { chainAfter, type AccountState } from '../identity/account-state.js';
+import type { WebAuthnRoot } from '../identity/statement.js';
 import { signStatementWithWebAuthn } from '../identity/signed-statement.js';
 import { Sigil, type DeviceKeys, type RootSigner } from '../sigil.js';
 import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
@@ -121,9 +122,15 @@ async function rootSignIn(directory: DirectoryClient, account: string | undefine
  * stored in IndexedDB; the genesis and this device's certificate signed by the credential (two
  * assertions whose challenges are the statements' SHA-256); the first user-key epoch published.
  *
- * @throws SigilError `E_DIRECTORY` (`detail` `E_CONFLICT`: the account id is taken), `E_WEBAUTHN`
- *   (a ceremony failed: cancelled, timed out, refused), `E_DIRECTORY_PROOF` (the directory
- *   registered another credential than this one), `E_KEY_NOT_FOUND` (IndexedDB unavailable), and
+ * Resumable: the registered credential (public data) is kept in the key store until the account
+ * is complete, so if a later touch is cancelled or fails, calling this again in the same browser
+ * signs in with that credential (the directory's session then authorises the genesis) and
+ * finishes what is missing, instead of failing on the taken account id.
+ *
+ * @throws SigilError `E_DIRECTORY` (`detail` `E_CONFLICT`: the account id is taken by someone
+ *   else), `E_WEBAUTHN` (a ceremony failed: cancelled, timed out, refused), `E_DIRECTORY_PROOF`
+ *   (the directory registered another credential than this one), `E_UNAUTHORIZED` (resuming with
+ *   another credential than the registered one), `E_KEY_NOT_FOUND` (IndexedDB unavailable), and
  *   every code of `Sigil.enrolWebAuthn`.
  * @example
  * ```ts
@@ -137,50 +144,128 @@ export async function registerBrowserAccount(options: RegisterBrowserAccountOpti
   const { account } = options;
   const policy = options.webauthn ?? pagePolicy();
   const directory = directoryOf(options, policy);
-  const ceremony = { timeoutMs: options.timeoutMs };
+  const store = await BrowserKeyStore.open(storeOptions(options, account));
+  try {
+    const pending = pendingRootFrom(await store.getSealed(PENDING_ROOT));
+    const registered = pending === undefined ? await registerRoot(directory, store, options) : await resumeRoot(directory, store, pending, options);
+    const { root, session, keys, mode, keks } = registered;
+    const getAssertion = webAuthnStatementSigner({ rpId: root.rpId, credentialId: root.credentialId, timeoutMs: options.timeoutMs });
+    const rootId = await keyIdOf(root.publicKey);
+    const deviceName = options.deviceName ?? 'browser';
 
-  const creationOptions = await directory.webAuthnRegistrationOptions(account, options.displayName);
-  const created = await registerWebAuthnCredential(creationOptions as Parameters<typeof registerWebAuthnCredential>[0], ceremony);
-  const { session, credential } = await directory.webAuthnRegister(account, created.response);
-  if (!equalConstantTime(credential.id, created.root.credentialId) || !equalConstantTime(credential.publicKey, created.root.publicKey)) {
-    throw new SigilError('E_DIRECTORY_PROOF', 'The directory registered another credential than the one this authenticator made.', {
-      detail: 'credential',
-    });
+    let state: AccountState | undefined;
+    if (pending !== undefined) {
+      try {
+        state = (await directory.lookup(account)).state;
+      } catch (e) {
+        // An account the directory serves with no statement: its genesis is still to publish.
+        if (!SigilError.is(e, 'E_DIRECTORY_PROOF') || e.detail !== 'sequence') throw e;
+      }
+    }
+    let sigil: Sigil;
+    if (state === undefined) {
+      sigil = await Sigil.enrolWebAuthn({ directory, account, root: { ...root, getAssertion }, registrationSession: session, keys, deviceName, webauthn: policy });
+    } else {
+      if (!state.roots.some((r) => r.id === rootId)) {
+        throw new SigilError('E_UNAUTHORIZED', 'The account was created with another root than the credential registered here.', { detail: 'root' });
+      }
+      if (!state.devices.some((d) => d.id === keys.signing.id)) {
+        const certificate = await signStatementWithWebAuthn(
+          {
+            kind: 'device-certificate',
+            ...chainAfter(state, rootId),
+            device: { signingKey: keys.signing.publicKey, agreementKey: keys.agreement.publicKey, name: deviceName },
+          },
+          getAssertion,
+        );
+        state = (await directory.publish(certificate)).state;
+      }
+      sigil = await Sigil.connect({ directory, account, keys });
+      if (state.userKey === undefined) await sigil.rotate();
+    }
+    await store.deleteSealed(PENDING_ROOT);
+    return { sigil, account, mode, keks, session, root: { id: rootId, getAssertion }, keys };
+  } finally {
+    store.close();
   }
+}
 
+/** Key-store entry of a registered credential whose account is not complete yet (public data). */
+const PENDING_ROOT = 'pending-root';
+
+interface RegisteredRoot {
+  readonly root: WebAuthnRoot;
+  readonly session: DirectorySession;
+  readonly keys: DeviceKeys;
+  readonly mode: WebAuthnMode;
+  readonly keks: PrfKeks | undefined;
+}
+
+function pendingRootFrom(bytes: Uint8Array | undefined): WebAuthnRoot | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(bytes)) as { rpId?: unknown; credentialIdB64?: unknown; publicKeyB64?: unknown };
+    const credentialId = typeof v.credentialIdB64 === 'string' ? fromBase64Url(v.credentialIdB64) : undefined;
+    const publicKey = typeof v.publicKeyB64 === 'string' ? fromBase64Url(v.publicKeyB64) : undefined;
+    if (typeof v.rpId !== 'string' || credentialId === undefined || publicKey === undefined) throw new Error('fields');
+    checkP256PublicKey(publicKey);
+    return { type: 'webauthn', rpId: v.rpId, credentialId, publicKey };
+  } catch (cause) {
+    throw new SigilError('E_FORMAT', 'The pending registration in the key store is malformed.', { cause, detail: 'key-store' });
+  }
+}
+
+async function newDeviceKeys(store: BrowserKeyStore, account: string): Promise<DeviceKeys> {
   const backend = new WebCryptoKeyBackend();
   const keys: DeviceKeys = {
     backend,
     signing: await backend.generateKeyPair({ usage: 'sign', label: `${account} device signing` }),
     agreement: await backend.generateKeyPair({ usage: 'agree', label: `${account} device agreement` }),
   };
-  const store = await BrowserKeyStore.open(storeOptions(options, account));
-  try {
-    await store.saveKey(backend, keys.signing);
-    await store.saveKey(backend, keys.agreement);
-  } finally {
-    store.close();
-  }
+  for (const k of await store.listKeys()) await store.deleteKey(k.id);
+  await store.saveKey(backend, keys.signing);
+  await store.saveKey(backend, keys.agreement);
+  return keys;
+}
 
-  const getAssertion = webAuthnStatementSigner({ rpId: created.root.rpId, credentialId: created.root.credentialId, timeoutMs: options.timeoutMs });
-  const sigil = await Sigil.enrolWebAuthn({
-    directory,
-    account,
-    root: { ...created.root, getAssertion },
-    registrationSession: session,
-    keys,
-    deviceName: options.deviceName ?? 'browser',
-    webauthn: policy,
-  });
-  return {
-    sigil,
-    account,
-    mode: created.mode,
-    keks: created.keks,
-    session,
-    root: { id: await keyIdOf(created.root.publicKey), getAssertion },
-    keys,
-  };
+/** First attempt: register a new credential, make and store the device keys, remember the root. */
+async function registerRoot(directory: DirectoryClient, store: BrowserKeyStore, options: RegisterBrowserAccountOptions): Promise<RegisteredRoot> {
+  const { account } = options;
+  const creationOptions = await directory.webAuthnRegistrationOptions(account, options.displayName);
+  const created = await registerWebAuthnCredential(creationOptions as Parameters<typeof registerWebAuthnCredential>[0], { timeoutMs: options.timeoutMs });
+  const { session, credential } = await directory.webAuthnRegister(account, created.response);
+  if (!equalConstantTime(credential.id, created.root.credentialId) || !equalConstantTime(credential.publicKey, created.root.publicKey)) {
+    throw new SigilError('E_DIRECTORY_PROOF', 'The directory registered another credential than the one this authenticator made.', {
+      detail: 'credential',
+    });
+  }
+  const pending = { rpId: created.root.rpId, credentialIdB64: toBase64Url(created.root.credentialId), publicKeyB64: toBase64Url(created.root.publicKey) };
+  await store.putSealed(PENDING_ROOT, new TextEncoder().encode(JSON.stringify(pending)));
+  const keys = await newDeviceKeys(store, account);
+  return { root: created.root, session, keys, mode: created.mode, keks: created.keks };
+}
+
+/** A later attempt: sign in with the registered credential; reuse the stored device keys. */
+async function resumeRoot(
+  directory: DirectoryClient,
+  store: BrowserKeyStore,
+  root: WebAuthnRoot,
+  options: RegisterBrowserAccountOptions,
+): Promise<RegisteredRoot> {
+  const { account } = options;
+  const requestOptions = await directory.webAuthnLoginOptions(account);
+  const signIn = await signInWithWebAuthn(requestOptions as Parameters<typeof signInWithWebAuthn>[0], { timeoutMs: options.timeoutMs });
+  if (!equalConstantTime(signIn.credentialId, root.credentialId)) {
+    throw new SigilError('E_UNAUTHORIZED', 'Another credential than the one registered in this browser answered.', { detail: 'credential' });
+  }
+  const session = await directory.webAuthnLogin(signIn.response);
+  if (session.accountId !== account) throw new SigilError('E_UNAUTHORIZED', 'This credential belongs to another account.', { detail: 'account' });
+  const backend = new WebCryptoKeyBackend();
+  const refs = await store.loadKeys(backend);
+  const signing = refs.find((r) => r.usage === 'sign');
+  const agreement = refs.find((r) => r.usage === 'agree');
+  const keys = signing !== undefined && agreement !== undefined ? { backend, signing, agreement } : await newDeviceKeys(store, account);
+  return { root, session, keys, mode: signIn.mode, keks: signIn.keks };
 }
 
 /**

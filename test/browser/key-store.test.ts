@@ -74,4 +74,17 @@ describe('BrowserKeyStore in Chromium', () => {
     const seen = await callPage<(string | null)[]>(tp, 'sealedBlobRoundTrip', 'sigil/blobs');
     expect(seen).toEqual([null, 'AQID', 'BA', null, 'BQ', null, '0']);
   });
+
+  it('IndexedDbClientStateStore keeps the directory client memory across reloads and reports corruption', async () => {
+    const head = Buffer.alloc(32, 7).toString('base64url');
+    expect(await callPage(tp, 'loadClientState', 'alice@example.org')).toEqual({ note: null, head: null });
+    await callPage(tp, 'saveClientState', 'log.example\n5\nroot\n', 'alice@example.org', 3, head);
+    await tp.page.reload();
+    await tp.page.waitForFunction(() => (globalThis as { sigilTest?: unknown }).sigilTest !== undefined);
+    expect(await callPage(tp, 'loadClientState', 'alice@example.org')).toEqual({ note: 'log.example\n5\nroot\n', head: { seq: 3, headB64: head } });
+    expect(await callPage(tp, 'loadClientState', 'bob@example.org')).toEqual({ note: 'log.example\n5\nroot\n', head: null });
+    await callPage(tp, 'corruptClientState', 'alice@example.org');
+    const e = await callPage(tp, 'loadClientState', 'alice@example.org').catch((x: unknown) => x);
+    expect((e as PageError).code).toBe('E_FORMAT');
+  });
 });

@@ -94,6 +94,14 @@ describe('browser accounts against the real directory', () => {
 
   it('after a reload she signs in (discoverable) with the same device and PRF mode', async () => {
     await reloadPage(alice);
+    // The directory client's memory outlived the page: the checkpoint and her account head.
+    const tab = await alice.context.newPage();
+    await tab.goto(`${server.origin}/audit`);
+    await tab.waitForFunction(() => (globalThis as { sigilTest?: unknown }).sigilTest !== undefined);
+    const remembered = await callPage<{ note: string | null; seq: number | null }>({ ...alice, page: tab }, 'defaultClientState', 'alice@example.org');
+    await tab.close();
+    expect(remembered.note).toMatch(/^sigil\.test\/log\n\d+\n/);
+    expect(remembered.seq).toBe(2); // genesis 0, certificate 1, user-key epoch 2
     const s = await callPage<Summary>(alice, 'signIn', vkey, undefined, T);
     expect(s).toEqual({ ...aliceReg });
     const rt = await callPage<{ text: string }>(alice, 'roundTrip', ['alice@example.org'], 'still me');

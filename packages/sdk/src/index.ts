@@ -128,6 +128,7 @@ export type {
 } from './sigil.js';
 export {
   BrowserKeyStore,
+  IndexedDbClientStateStore,
   prfSalt,
   derivePrfKek,
   derivePrfKeks,
@@ -145,6 +146,7 @@ export {
 export type {
   BrowserKeyStoreOptions,
   StoredKeyInfo,
+  IndexedDbClientStateStoreOptions,
   PrfKek,
   PrfKeks,
   PrfPurpose,

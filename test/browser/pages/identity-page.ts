@@ -3,6 +3,7 @@
 // the page keeps only the KEKs the SDK derived (non-extractable CryptoKeys).
 import {
   BrowserKeyStore,
+  IndexedDbClientStateStore,
   WebCryptoKeyBackend,
   assertStatement,
   genesisHeader,
@@ -144,6 +145,47 @@ const api = {
     } finally {
       store.close();
     }
+  },
+
+  /** Saves a checkpoint note and an account head in the client state store. */
+  async saveClientState(note: string, accountId: string, seq: number, headB64: string): Promise<void> {
+    const state = new IndexedDbClientStateStore({ name: 'sigil-client-state-test' });
+    await state.saveCheckpoint(note);
+    await state.saveAccountHead(accountId, { seq, head: bytes(headB64) });
+    state.close();
+  },
+
+  async loadClientState(accountId: string): Promise<{ note: string | null; head: { seq: number; headB64: string } | null }> {
+    const state = new IndexedDbClientStateStore({ name: 'sigil-client-state-test' });
+    const note = await state.loadCheckpoint();
+    const head = await state.loadAccountHead(accountId);
+    state.close();
+    return { note: note ?? null, head: head === undefined ? null : { seq: head.seq, headB64: toBase64Url(head.head) } };
+  },
+
+  /** Overwrites a stored head with something that is not one, behind the store's back. */
+  async corruptClientState(accountId: string): Promise<void> {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open('sigil-client-state-test');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('client-state', 'readwrite');
+      tx.objectStore('client-state').put({ seq: 1, head: new Uint8Array(31) }, `head:${accountId}`);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+  },
+
+  /** The directory client state the SDK keeps by default (database "sigil-client-state"). */
+  async defaultClientState(accountId: string): Promise<{ note: string | null; seq: number | null }> {
+    const state = new IndexedDbClientStateStore();
+    const note = await state.loadCheckpoint();
+    const head = await state.loadAccountHead(accountId);
+    state.close();
+    return { note: note ?? null, seq: head?.seq ?? null };
   },
 
   /** The blob store: put, get, replace, delete, clear. */

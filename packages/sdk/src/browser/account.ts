@@ -15,6 +15,7 @@ import type { WebAuthnRoot } from '../identity/statement.js';
 import { signStatementWithWebAuthn } from '../identity/signed-statement.js';
 import { Sigil, type DeviceKeys, type RootSigner } from '../sigil.js';
 import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
+import { IndexedDbClientStateStore } from './client-state-store.js';
 import { BrowserKeyStore, type BrowserKeyStoreOptions } from './key-store.js';
 import type { PrfKeks } from './prf.js';
 import { registerWebAuthnCredential, signInWithWebAuthn, webAuthnStatementSigner, type WebAuthnMode } from './webauthn.js';
@@ -25,7 +26,7 @@ export interface BrowserAccountOptions {
   readonly directory: string | DirectoryClient;
   /** The pinned log verifier key (vkey text); required with a URL. */
   readonly logPublicKey?: string | LogVerifierKey | undefined;
-  /** Client memory (checkpoint, account heads); memory by default. */
+  /** Client memory (checkpoint, account heads). Default: an IndexedDbClientStateStore. */
   readonly state?: ClientStateStore | undefined;
   readonly fetch?: FetchLike | undefined;
   /**
@@ -91,7 +92,10 @@ function directoryOf(o: BrowserAccountOptions, policy: WebAuthnPolicy): Director
   // A wrapper, not `globalThis.fetch` itself: browsers refuse fetch called on another `this`
   // ("Illegal invocation"), and DirectoryHttp calls it as a method of its own.
   const fetchImpl: FetchLike = o.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  return new DirectoryClient({ url: o.directory, logPublicKey: o.logPublicKey, state: o.state, webauthn: policy, fetch: fetchImpl });
+  // The client's memory (last checkpoint, account heads) outlives the page by default, so a
+  // rollback or a fork is caught across reloads too.
+  const state = o.state ?? new IndexedDbClientStateStore();
+  return new DirectoryClient({ url: o.directory, logPublicKey: o.logPublicKey, state, webauthn: policy, fetch: fetchImpl });
 }
 
 function storeOptions(o: BrowserAccountOptions, account: string): BrowserKeyStoreOptions {

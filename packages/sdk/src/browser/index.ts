@@ -3,6 +3,8 @@
 // entry point (and this file gathers them for page code and tests).
 export { BrowserKeyStore } from './key-store.js';
 export type { BrowserKeyStoreOptions, StoredKeyInfo } from './key-store.js';
+export { IndexedDbClientStateStore } from './client-state-store.js';
+export type { IndexedDbClientStateStoreOptions } from './client-state-store.js';
 export { prfSalt, derivePrfKek, derivePrfKeks, sealWithPrfKek, openWithPrfKek, PRF_KEK_INFO } from './prf.js';
 export type { PrfKek, PrfKeks, PrfPurpose, PrfSealOptions } from './prf.js';
 export { registerWebAuthnCredential, signInWithWebAuthn, webAuthnStatementSigner, assertStatement } from './webauthn.js';

@@ -60,6 +60,8 @@ describe('browser accounts against the real directory', () => {
   let alice: TestPage;
   let aliceReg: Summary;
   let bob: TestPage;
+  let phone: TestPage;
+  let oldAliceView: string;
   type Opened = { text: string; sender: { accountId: string; deviceId: string } };
 
   it('Alice registers with a PRF passkey: root, device and first user-key epoch are in the verified log', async () => {
@@ -75,6 +77,7 @@ describe('browser accounts against the real directory', () => {
     expect(state.userKey?.epoch).toBe(1);
     expect([...(state.userKey?.wraps.keys() ?? [])]).toEqual([aliceReg.deviceId]);
 
+    oldAliceView = await (await fetch(`${server.origin}/v1/accounts/alice%40example.org`)).text();
     const rt = await callPage<{ text: string; sender: { accountId: string; deviceId: string } }>(alice, 'roundTrip', ['alice@example.org'], 'note to self');
     expect(rt.text).toBe('note to self');
     expect(rt.sender).toEqual({ accountId: 'alice@example.org', deviceId: aliceReg.deviceId });
@@ -174,7 +177,7 @@ describe('browser accounts against the real directory', () => {
 
   it('Alice adds a second device (her passkey, synced), which reads her history once the first approves; then she revokes the first', async () => {
     const before = await callPage<string>(bob, 'encryptTo', ['alice@example.org'], 'sent before the second device');
-    const phone = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
+    phone = await openPage(browser, `${server.origin}/`, AUTHENTICATORS.passkeyWithPrf);
     expect(await cloneCredentials(alice, phone)).toBe(1);
     const phoneReg = await callPage<Summary>(phone, 'enrolDevice', vkey, 'alice@example.org', 'phone', T);
     expect(phoneReg.account).toBe('alice@example.org');
@@ -205,6 +208,22 @@ describe('browser accounts against the real directory', () => {
     // The phone cannot enrol twice.
     const again = await callPage(phone, 'enrolDevice', vkey, 'alice@example.org', 'phone', T).catch((e: unknown) => e);
     expect((again as PageError).code).toBe('E_KEY_POLICY');
+  });
+
+  it('after a reload, a directory serving an old view of her account is caught (the memory is in IndexedDB)', async () => {
+    await reloadPage(phone);
+    d.intercept = (req) =>
+      req.method === 'GET' && new URL(req.url).pathname === '/v1/accounts/alice%40example.org'
+        ? new Response(oldAliceView, { status: 200, headers: { 'content-type': 'application/json' } })
+        : undefined;
+    try {
+      const e = await callPage(phone, 'signIn', vkey, 'alice@example.org', T).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(PageError);
+      expect((e as PageError).code).toBe('E_DIRECTORY_ROLLBACK');
+    } finally {
+      d.intercept = undefined;
+    }
+    expect((await callPage<Summary>(phone, 'signIn', vkey, 'alice@example.org', T)).account).toBe('alice@example.org');
   });
 
   it('refuses a taken account id and a credential of another account', async () => {

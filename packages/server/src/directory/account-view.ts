@@ -54,29 +54,31 @@ export async function inclusionProofs(
   cache: BoundedCache<Uint8Array> = new BoundedCache(0),
 ): Promise<Uint8Array[][]> {
   const plans = leafIndices.map((i) => inclusionPlan(i, size));
+  // Every hash this call uses is held here: the shared cache may evict entries while this call
+  // awaits the store (other requests fill it meanwhile).
+  const hashes = new Map<string, Uint8Array>();
   const missing = new Map<string, readonly NodeKey[]>();
   for (const plan of plans) {
     for (const range of plan) {
       const id = rangeId(range);
-      if (cache.get(id) === undefined) missing.set(id, range);
+      if (hashes.has(id) || missing.has(id)) continue;
+      const cached = cache.get(id);
+      if (cached === undefined) missing.set(id, range);
+      else hashes.set(id, cached);
     }
   }
-  const fetched = new Map<string, Uint8Array>();
   if (missing.size > 0) {
     const ranges = [...missing];
-    const hashes = await store.getNodeHashes(ranges.flatMap(([, r]) => r));
+    const nodes = await store.getNodeHashes(ranges.flatMap(([, r]) => r));
     let at = 0;
     for (const [id, range] of ranges) {
-      const h = foldRange(hashes.slice(at, at + range.length));
+      const h = foldRange(nodes.slice(at, at + range.length));
       at += range.length;
-      fetched.set(id, h);
+      hashes.set(id, h);
       cache.set(id, h);
     }
   }
-  return plans.map((plan) => plan.map((range) => {
-    const id = rangeId(range);
-    return (fetched.get(id) ?? cache.get(id)) as Uint8Array;
-  }));
+  return plans.map((plan) => plan.map((range) => hashes.get(rangeId(range)) as Uint8Array));
 }
 
 /** @throws ApiError 404 `E_UNKNOWN_ACCOUNT`. */

@@ -162,8 +162,11 @@ export async function registerBrowserAccount(options: RegisterBrowserAccountOpti
       try {
         state = (await directory.lookup(account)).state;
       } catch (e) {
-        // An account the directory serves with no statement: its genesis is still to publish.
-        if (!SigilError.is(e, 'E_DIRECTORY_PROOF') || e.detail !== 'sequence') throw e;
+        // An account the directory serves with no statement (or not at all, though it just
+        // signed us in to it): its genesis is still to publish. Were the directory hiding a
+        // genesis, it would refuse the second one: no harm done.
+        const noHistory = (SigilError.is(e, 'E_DIRECTORY_PROOF') && e.detail === 'sequence') || SigilError.is(e, 'E_UNKNOWN_ACCOUNT');
+        if (!noHistory) throw e;
       }
     }
     let sigil: Sigil;

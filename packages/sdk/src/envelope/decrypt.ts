@@ -6,7 +6,7 @@ import type { KeyBackend, KeyRef } from '../key-backend.js';
 import { assertBytes, copyBytes, equalConstantTime, toHex } from '../internal/bytes.js';
 import { openBase } from '../internal/hpke.js';
 import { CHUNK_HEADER_LENGTH, CHUNK_TAG_LENGTH, createChunkOpener, type ChunkOpener } from '../internal/chunked-aead.js';
-import { keyIdBytes, payloadContext, stanzaAad, stanzaInfo, verifyHeaderSignature } from './binding.js';
+import { checkedKeyIdBytes, payloadContext, stanzaAad, stanzaInfo, verifyHeaderSignature } from './binding.js';
 import { CONTENT_KEY_LENGTH, MAX_CHUNK_COUNT, SIGNATURE_LENGTH } from './format.js';
 import { decodeHeader, readPreamble } from './header.js';
 
@@ -128,7 +128,7 @@ export async function openHeader(
       opener,
       chunkSize: header.chunkSize,
       sender: {
-        keyId: toHex(await keyIdBytes(header.senderPublicKey)),
+        keyId: toHex(await checkedKeyIdBytes(header.senderPublicKey)), // validated by readPreamble
         publicKey: header.senderPublicKey,
         accountId: header.senderAccountId,
       },

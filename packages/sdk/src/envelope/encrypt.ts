@@ -4,9 +4,9 @@ import { SigilError } from '../errors.js';
 import type { KeyBackend, KeyRef } from '../key-backend.js';
 import { assertBytes, concatBytes, copyBytes, toHex } from '../internal/bytes.js';
 import { checkP256PublicKey } from '../internal/p256.js';
-import { sealBase } from '../internal/hpke.js';
+import { sealBaseChecked } from '../internal/hpke.js';
 import { createChunkSealer, type ChunkSealer } from '../internal/chunked-aead.js';
-import { keyIdBytes, payloadContext, randomBytes, signatureInput, stanzaAad, stanzaInfo } from './binding.js';
+import { checkedKeyIdBytes, payloadContext, randomBytes, signatureInput, stanzaAad, stanzaInfo } from './binding.js';
 import { CONTENT_KEY_LENGTH, DEFAULT_CHUNK_SIZE, MAX_CHUNK_COUNT, MAX_RECIPIENTS, SIGNATURE_LENGTH, isValidAccountId, isValidChunkSize } from './format.js';
 import { compareBytes, encodeHeader, encodePreamble, type RecipientStanza } from './header.js';
 
@@ -78,7 +78,10 @@ async function checkRecipients(to: unknown): Promise<CheckedRecipient[]> {
     if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) {
       throw new RangeError(`"to[${i}].epoch" expected an integer in 0..2^32-1, got ${String(epoch)}`);
     }
-    const keyId = await keyIdBytes(publicKey); // validates the key (E_BAD_PUBLIC_KEY)
+    // The one validation of this key in this encryption (E_BAD_PUBLIC_KEY): the stanza's seal
+    // below trusts it (sealBaseChecked) rather than validating each key a second time.
+    checkP256PublicKey(publicKey);
+    const keyId = await checkedKeyIdBytes(publicKey);
     const id = toHex(keyId);
     if (r.id !== undefined && r.id !== id) {
       throw new TypeError(`"to[${i}].id" is ${String(r.id)} but keyIdOf(publicKey) is ${id}`);
@@ -140,8 +143,8 @@ export async function prepareEnvelope(options: EncryptOptions, insecureRandom?: 
     const info = stanzaInfo(preamble);
     const stanzas: RecipientStanza[] = [];
     for (const r of recipients) {
-      const sealed = await sealBase(
-        r.publicKey,
+      const sealed = await sealBaseChecked(
+        r.publicKey, // validated in checkRecipients, and an owned copy
         info,
         stanzaAad(r.keyId, r.epoch),
         contentKey,

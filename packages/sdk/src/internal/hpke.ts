@@ -159,6 +159,15 @@ export async function encap(
   platform: CryptoPlatform = defaultPlatform,
 ): Promise<{ sharedSecret: Uint8Array; enc: Uint8Array }> {
   checkP256PublicKey(recipientPublicKey);
+  return encapChecked(recipientPublicKey, ephemeral, platform);
+}
+
+/** {@link encap} for a pkR that the caller has ALREADY validated with checkP256PublicKey. */
+async function encapChecked(
+  recipientPublicKey: Uint8Array,
+  ephemeral: EcdhKeyPair | undefined,
+  platform: CryptoPlatform,
+): Promise<{ sharedSecret: Uint8Array; enc: Uint8Array }> {
   const e = ephemeral ?? (await platform.generateEcdhKeyPair());
   const dh = checkDh(await e.deriveSharedSecret(recipientPublicKey));
   const enc = e.publicKey;
@@ -300,12 +309,23 @@ export async function setupBaseS(
   options: SealBaseOptions = {},
   platform: CryptoPlatform = defaultPlatform,
 ): Promise<{ enc: Uint8Array; context: HpkeContext }> {
+  checkP256PublicKey(recipientPublicKey);
+  return setupBaseSChecked(recipientPublicKey, info, options, platform);
+}
+
+/** {@link setupBaseS} for a pkR that the caller has ALREADY validated with checkP256PublicKey. */
+async function setupBaseSChecked(
+  recipientPublicKey: Uint8Array,
+  info: Uint8Array,
+  options: SealBaseOptions,
+  platform: CryptoPlatform,
+): Promise<{ enc: Uint8Array; context: HpkeContext }> {
   let ephemeral: EcdhKeyPair | undefined;
   if (options.ephemeralIkm !== undefined) {
     const pair = await deriveKeyPair(options.ephemeralIkm, platform);
     ephemeral = await platform.importEcdhKeyPair(pair.privateKey, pair.publicKey);
   }
-  const { sharedSecret, enc } = await encap(recipientPublicKey, ephemeral, platform);
+  const { sharedSecret, enc } = await encapChecked(recipientPublicKey, ephemeral, platform);
   return { enc, context: await keyScheduleBase(sharedSecret, info, AES_256_GCM, platform) };
 }
 
@@ -342,7 +362,24 @@ export async function sealBase(
   assertBytes('info', info);
   assertBytes('aad', aad);
   assertBytes('plaintext', plaintext);
-  const { enc, context } = await setupBaseS(recipientPublicKey, info, options);
+  checkP256PublicKey(recipientPublicKey);
+  return sealBaseChecked(recipientPublicKey, info, aad, plaintext, options);
+}
+
+/**
+ * {@link sealBase} for a recipient key that the caller has ALREADY validated with
+ * checkP256PublicKey, on bytes it owns: the envelope validates each recipient once, when it
+ * computes the key id, and seals to hundreds of them, so a second validation per key would be
+ * pure cost (FORMAT.md §3.2). Not part of the package API; arguments are not re-checked.
+ */
+export async function sealBaseChecked(
+  recipientPublicKey: Uint8Array,
+  info: Uint8Array,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+  options: SealBaseOptions = {},
+): Promise<HpkeSealed> {
+  const { enc, context } = await setupBaseSChecked(recipientPublicKey, info, options, defaultPlatform);
   return { enc, ciphertext: await context.seal(aad, plaintext) };
 }
 

@@ -6,6 +6,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createECDH,
+  createHash,
   createHmac,
   createPublicKey,
   createSecretKey,
@@ -96,6 +97,10 @@ export const platform: CryptoPlatform = {
 
   randomBytes(length: number): Uint8Array {
     return bytes(nodeRandomBytes(length));
+  },
+
+  async digest(hash: HashName, data: Uint8Array): Promise<Uint8Array> {
+    return bytes(createHash(HASH[hash]).update(data).digest());
   },
 
   async hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {

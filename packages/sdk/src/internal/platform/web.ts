@@ -77,6 +77,10 @@ export const platform: CryptoPlatform = {
     return out;
   },
 
+  async digest(hash: HashName, data: Uint8Array): Promise<Uint8Array> {
+    return new Uint8Array(await subtle().digest(hash, buf(data)));
+  },
+
   async hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
     const k = await subtle().importKey('raw', buf(key), { name: 'HMAC', hash }, false, ['sign']);
     return new Uint8Array(await subtle().sign('HMAC', k, buf(data)));

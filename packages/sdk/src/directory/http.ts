@@ -35,7 +35,9 @@ export class DirectoryHttp {
     this.#base = parsed.href.replace(/\/+$/, '');
     const f = fetchImpl ?? (globalThis.fetch as FetchLike | undefined);
     if (typeof f !== 'function') throw new TypeError('fetch is not available: pass { fetch }');
-    this.#fetch = f;
+    // Called as a plain function, never as a method of this object: browsers throw "Illegal
+    // invocation" when window.fetch runs with another `this` (seen in Chromium).
+    this.#fetch = (input, init) => f(input, init);
   }
 
   /** JSON request; resolves to the parsed body of a 2xx answer (undefined for 204). */

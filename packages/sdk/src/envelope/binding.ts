@@ -5,7 +5,7 @@
 import { platform } from '#platform';
 import { SigilError } from '../errors.js';
 import { concatBytes, toHex } from '../internal/bytes.js';
-import { importP256PublicKey } from '../internal/p256.js';
+import { checkP256PublicKey, importP256PublicKey } from '../internal/p256.js';
 import { hkdfExtract } from '../internal/platform/hkdf.js';
 import { KEY_ID_LENGTH, LABEL_CONTENT_KEY, LABEL_HEADER_SIGNATURE, LABEL_PAYLOAD, SIGNATURE_LENGTH } from './format.js';
 
@@ -65,6 +65,21 @@ export async function checkedKeyIdBytes(publicKey: Uint8Array): Promise<Uint8Arr
  */
 export async function payloadContext(header: Uint8Array, signature: Uint8Array): Promise<Uint8Array> {
   return hkdfExtract(platform, 'SHA-256', LABEL_PAYLOAD, concatBytes(header, signature));
+}
+
+// Sender public keys already validated, by hex: a sender signs envelope after envelope with
+// one key, and a validation costs ~4 µs, 2% of a 1 KiB encryption. Public data; bounded.
+const validSenderKeys = new Map<string, true>();
+
+/**
+ * checkP256PublicKey for the sender's own public key (FORMAT.md §3.1), once per key bytes.
+ * @throws SigilError E_BAD_PUBLIC_KEY
+ */
+export function checkSenderPublicKey(publicKey: Uint8Array): void {
+  const hex = toHex(publicKey);
+  if (validSenderKeys.has(hex)) return;
+  checkP256PublicKey(publicKey);
+  remember(validSenderKeys, hex, true);
 }
 
 // Imported sender keys, by hex: a server typically hears from the same devices again and

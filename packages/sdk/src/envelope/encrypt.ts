@@ -6,7 +6,7 @@ import { assertBytes, concatBytes, copyBytes, toHex } from '../internal/bytes.js
 import { checkP256PublicKey } from '../internal/p256.js';
 import { sealBaseChecked } from '../internal/hpke.js';
 import { createChunkSealer, type ChunkSealer } from '../internal/chunked-aead.js';
-import { checkedKeyIdBytes, payloadContext, randomBytes, signatureInput, stanzaAad, stanzaInfo } from './binding.js';
+import { checkSenderPublicKey, checkedKeyIdBytes, payloadContext, randomBytes, signatureInput, stanzaAad, stanzaInfo } from './binding.js';
 import { CONTENT_KEY_LENGTH, DEFAULT_CHUNK_SIZE, MAX_CHUNK_COUNT, MAX_RECIPIENTS, SIGNATURE_LENGTH, isValidAccountId, isValidChunkSize } from './format.js';
 import { compareBytes, encodeHeader, encodePreamble, type RecipientStanza } from './header.js';
 
@@ -112,7 +112,7 @@ function checkSender(from: unknown): EnvelopeSender {
   }
   if (typeof ref !== 'object' || ref === null) throw new TypeError('"from.ref" expected a KeyRef');
   assertBytes('from.ref.publicKey', ref.publicKey, 65);
-  checkP256PublicKey(ref.publicKey);
+  checkSenderPublicKey(ref.publicKey);
   if (ref.usage !== 'sign') {
     throw new SigilError('E_KEY_USAGE', `Key ${ref.id} is an ${String(ref.usage)} key; the sender of an envelope signs with a sign key.`);
   }

@@ -60,7 +60,13 @@ export interface SealBaseOptions {
 }
 
 const ENCODER = new TextEncoder();
-const ascii = (s: string): Uint8Array => ENCODER.encode(s);
+// The labels are a handful of constants, encoded once each rather than on every seal.
+const LABELS = new Map<string, Uint8Array>();
+const ascii = (s: string): Uint8Array => {
+  let bytes = LABELS.get(s);
+  if (bytes === undefined) LABELS.set(s, (bytes = ENCODER.encode(s)));
+  return bytes;
+};
 const EMPTY = new Uint8Array(0);
 
 /** I2OSP(n, w) of RFC 8017 §4.1 for the small integers HPKE encodes (ids, lengths, counters). */
@@ -88,6 +94,7 @@ const KEM_SUITE_ID = concatBytes(ascii('KEM'), i2osp(HPKE_KEM_ID, 2));
 function hpkeSuiteId(aead: HpkeAead): Uint8Array {
   return concatBytes(ascii('HPKE'), i2osp(HPKE_KEM_ID, 2), i2osp(HPKE_KDF_ID, 2), i2osp(aead.id, 2));
 }
+const SUITE_ID_AES_256_GCM = hpkeSuiteId(AES_256_GCM);
 
 /** RFC 9180 §4: LabeledExtract(salt, label, ikm) = Extract(salt, "HPKE-v1" || suite_id || label || ikm). */
 export function labeledExtract(
@@ -211,7 +218,7 @@ export async function keyScheduleBase(
   aead: HpkeAead = AES_256_GCM,
   platform: CryptoPlatform = defaultPlatform,
 ): Promise<HpkeContext> {
-  const suiteId = hpkeSuiteId(aead);
+  const suiteId = aead === AES_256_GCM ? SUITE_ID_AES_256_GCM : hpkeSuiteId(aead);
   // psk_id is empty in base mode, so psk_id_hash is a constant of the suite; cache Sigil's.
   const pskIdHash =
     aead === AES_256_GCM && platform === defaultPlatform

@@ -8,7 +8,7 @@
 // lowest ones. Account kinds never change either. Nothing else is cached: the statements and
 // the checkpoint are read per request, so an answer is never older than the store.
 import { ApiError } from '../http/errors.js';
-import { foldRange, inclusionPlan, type NodeKey } from '../log/tree-math.js';
+import { foldRange, rangeKeys, type NodeKey } from '../log/tree-math.js';
 import type { AccountKind, CheckpointRecord, Store } from '../store/store.js';
 import { listAllStatements } from './account-folds.js';
 import { toB64u } from './b64.js';
@@ -36,11 +36,27 @@ export class BoundedCache<V> {
   }
 }
 
-/** `start:end` of the leaf range a run of complete subtrees covers (tree-math.ts ranges are contiguous). */
-function rangeId(range: readonly NodeKey[]): string {
-  const first = range[0] as NodeKey;
-  const last = range[range.length - 1] as NodeKey;
-  return `${first.index * 2 ** first.level}:${(last.index + 1) * 2 ** last.level}`;
+/**
+ * The leaf ranges [start, end) whose hashes make the audit path of leaf `m` in the tree of `n`
+ * leaves, bottom-up: RFC 9162 §2.1.3.1 PATH(m, D[0:n]), the same walk as tree-math.ts's
+ * inclusionPlan but without the node keys, which only the ranges missing from the cache need.
+ */
+function inclusionRanges(m: number, n: number): [number, number][] {
+  const out: [number, number][] = [];
+  let start = 0;
+  let end = n;
+  while (end - start > 1) {
+    let k = 1;
+    while (k * 2 < end - start) k *= 2; // largest power of two < end - start
+    if (m - start < k) {
+      out.push([start + k, end]);
+      end = start + k;
+    } else {
+      out.push([start, start + k]);
+      start += k;
+    }
+  }
+  return out.reverse();
 }
 
 /**
@@ -53,32 +69,33 @@ export async function inclusionProofs(
   size: number,
   cache: BoundedCache<Uint8Array> = new BoundedCache(0),
 ): Promise<Uint8Array[][]> {
-  const plans = leafIndices.map((i) => inclusionPlan(i, size));
+  const paths = leafIndices.map((i) => inclusionRanges(i, size).map(([a, b]) => `${a}:${b}`));
   // Every hash this call uses is held here: the shared cache may evict entries while this call
   // awaits the store (other requests fill it meanwhile).
-  const hashes = new Map<string, Uint8Array>();
-  const missing = new Map<string, readonly NodeKey[]>();
-  for (const plan of plans) {
-    for (const range of plan) {
-      const id = rangeId(range);
-      if (hashes.has(id) || missing.has(id)) continue;
+  const hashes = new Map<string, Uint8Array | undefined>();
+  const missing: { id: string; keys: NodeKey[] }[] = [];
+  for (const path of paths) {
+    for (const id of path) {
+      if (hashes.has(id)) continue;
       const cached = cache.get(id);
-      if (cached === undefined) missing.set(id, range);
-      else hashes.set(id, cached);
+      hashes.set(id, cached);
+      if (cached === undefined) {
+        const [a, b] = id.split(':').map(Number) as [number, number];
+        missing.push({ id, keys: rangeKeys(a, b) });
+      }
     }
   }
-  if (missing.size > 0) {
-    const ranges = [...missing];
-    const nodes = await store.getNodeHashes(ranges.flatMap(([, r]) => r));
+  if (missing.length > 0) {
+    const nodes = await store.getNodeHashes(missing.flatMap((r) => r.keys));
     let at = 0;
-    for (const [id, range] of ranges) {
-      const h = foldRange(nodes.slice(at, at + range.length));
-      at += range.length;
+    for (const { id, keys } of missing) {
+      const h = foldRange(nodes.slice(at, at + keys.length));
+      at += keys.length;
       hashes.set(id, h);
       cache.set(id, h);
     }
   }
-  return plans.map((plan) => plan.map((range) => hashes.get(rangeId(range)) as Uint8Array));
+  return paths.map((path) => path.map((id) => hashes.get(id) as Uint8Array));
 }
 
 /** @throws ApiError 404 `E_UNKNOWN_ACCOUNT`. */

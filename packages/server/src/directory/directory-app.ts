@@ -12,6 +12,7 @@ import { AccountFolds } from './account-folds.js';
 import { BoundedCache } from './account-view.js';
 import type { DirectoryContext } from './context.js';
 import { accountRoutes } from './routes/account-routes.js';
+import { backupRoutes } from './routes/backup-routes.js';
 import { logRoutes } from './routes/log-routes.js';
 import { mailboxRoutes } from './routes/mailbox-routes.js';
 import { serviceAuthRoutes } from './routes/service-auth-routes.js';
@@ -81,6 +82,7 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
   serviceAuthRoutes(app, context);
   webAuthnRoutes(app, context);
   mailboxRoutes(app, context);
+  backupRoutes(app, context);
   app.doc31('/v1/openapi.json', {
     openapi: '3.1.0',
     info: {

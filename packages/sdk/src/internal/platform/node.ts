@@ -15,7 +15,7 @@ import {
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SigilError } from '../../errors.js';
-import { toBase64Url } from '../bytes.js';
+import { toBase64Url, toHex } from '../bytes.js';
 import type { AesGcmKey, CryptoPlatform, EcdhKeyPair, HashName } from './types.js';
 
 const TAG_LENGTH = 16;
@@ -92,6 +92,26 @@ function ecdhKeyPair(ecdh: ReturnType<typeof createECDH>, publicKey: Uint8Array)
   };
 }
 
+// Imported verification keys, by hex: a recipient hears from the same senders again and
+// again, and the import (~45 µs) costs as much as the verification. Public keys; bounded.
+const verifyKeys = new Map<string, KeyObject>();
+const VERIFY_KEY_CACHE_SIZE = 256;
+
+function verifyKey(publicKey: Uint8Array): KeyObject {
+  const hex = toHex(publicKey);
+  let key = verifyKeys.get(hex);
+  if (key === undefined) {
+    // JWK rather than a hand-built SubjectPublicKeyInfo: no ASN.1 written here.
+    key = createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: toBase64Url(publicKey.subarray(1, 33)), y: toBase64Url(publicKey.subarray(33, 65)) },
+      format: 'jwk',
+    });
+    if (verifyKeys.size >= VERIFY_KEY_CACHE_SIZE) verifyKeys.delete(verifyKeys.keys().next().value as string);
+    verifyKeys.set(hex, key);
+  }
+  return key;
+}
+
 export const platform: CryptoPlatform = {
   name: 'node',
 
@@ -127,11 +147,6 @@ export const platform: CryptoPlatform = {
 
   async verifyEcdsaP256(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     if (signature.length !== 64) return false;
-    // JWK rather than a hand-built SubjectPublicKeyInfo: no ASN.1 written here.
-    const key = createPublicKey({
-      key: { kty: 'EC', crv: 'P-256', x: toBase64Url(publicKey.subarray(1, 33)), y: toBase64Url(publicKey.subarray(33, 65)) },
-      format: 'jwk',
-    });
-    return nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+    return nodeVerify('sha256', data, { key: verifyKey(publicKey), dsaEncoding: 'ieee-p1363' }, signature);
   },
 };

@@ -2,7 +2,7 @@
 // Selected as "#platform" when the "node" export condition is absent (packages/sdk/package.json),
 // so browser bundles contain no `node:` import. Private keys are imported non-extractable.
 import { SigilError } from '../../errors.js';
-import { toBase64Url } from '../bytes.js';
+import { toBase64Url, toHex } from '../bytes.js';
 import type { AesGcmKey, CryptoPlatform, EcdhKeyPair, HashName } from './types.js';
 
 const TAG_LENGTH = 16;
@@ -65,6 +65,22 @@ function ecdhKeyPair(privateKey: CryptoKey, publicKey: Uint8Array): EcdhKeyPair 
   };
 }
 
+// Imported verification keys, by hex: a recipient hears from the same senders again and
+// again, and the import is a third of a verification. Public keys; bounded.
+const verifyKeys = new Map<string, CryptoKey>();
+const VERIFY_KEY_CACHE_SIZE = 256;
+
+async function verifyKey(publicKey: Uint8Array): Promise<CryptoKey> {
+  const hex = toHex(publicKey);
+  let key = verifyKeys.get(hex);
+  if (key === undefined) {
+    key = await subtle().importKey('raw', buf(publicKey), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    if (verifyKeys.size >= VERIFY_KEY_CACHE_SIZE) verifyKeys.delete(verifyKeys.keys().next().value as string);
+    verifyKeys.set(hex, key);
+  }
+  return key;
+}
+
 export const platform: CryptoPlatform = {
   name: 'web',
 
@@ -114,8 +130,6 @@ export const platform: CryptoPlatform = {
 
   async verifyEcdsaP256(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     if (signature.length !== 64) return false;
-    const algorithm = { name: 'ECDSA', namedCurve: 'P-256' };
-    const key = await subtle().importKey('raw', buf(publicKey), algorithm, false, ['verify']);
-    return subtle().verify({ name: 'ECDSA', hash: 'SHA-256' }, key, buf(signature), buf(data));
+    return subtle().verify({ name: 'ECDSA', hash: 'SHA-256' }, await verifyKey(publicKey), buf(signature), buf(data));
   },
 };

@@ -161,4 +161,9 @@ export type {
   RegisterBrowserAccountOptions,
   SignInBrowserAccountOptions,
   EnrolBrowserDeviceOptions,
+  SigilRegisterOptions,
+  SigilSignInOptions,
+  SigilSignIn,
+  UserKeySource,
+  BackupStatus,
 } from './browser/index.js';

@@ -19,6 +19,10 @@ import type { LogVerifierKey } from './transparency/signed-note.js';
 import { DirectoryClient, type DirectorySession, type MailboxEntry, type VerifiedAccount } from './directory/client.js';
 import type { FetchLike } from './directory/http.js';
 import type { ClientStateStore } from './directory/state-store.js';
+import { p256 } from '@noble/curves/nist.js';
+// A cycle (browser/sigil-browser.ts imports this module): safe in ESM, as neither side uses the
+// other's bindings while it is evaluated, only when a function runs.
+import { registerWithPasskey, signInWithPasskey, type SigilRegisterOptions, type SigilSignInOptions, type SigilSignIn } from './browser/sigil-browser.js';
 
 /** This device's two keys, in a backend (WebCrypto, non-extractable; or a PKCS#11 token). */
 export interface DeviceKeys {
@@ -145,6 +149,20 @@ function uniqueAccounts(to: unknown): string[] {
 }
 
 /**
+ * Package-internal hooks on a `Sigil` for the browser layer's sealed key cache and passkey
+ * backup (browser/key-chain.ts). Not exported from the package: user private keys pass here.
+ */
+export interface SigilInternals {
+  adoptUserKeys(sigil: Sigil, state: AccountState, keys: readonly { readonly epoch: number; readonly privateKey: Uint8Array }[]): Promise<number[]>;
+  userKeyChain(sigil: Sigil): Promise<Map<number, UserKeyPair>>;
+  withSession<T>(sigil: Sigil, fn: (session: DirectorySession) => Promise<T>): Promise<T>;
+  onNewEpoch(sigil: Sigil, listener: ((epoch: number) => Promise<void>) | undefined): void;
+}
+
+// Assigned by Sigil's static block when this module is evaluated (declared first: no TDZ).
+export let sigilInternals: SigilInternals;
+
+/**
  * One device of one account, connected to a verifying directory client.
  *
  * @example
@@ -168,6 +186,19 @@ export class Sigil {
   readonly #pairs = new Map<number, UserKeyPair>();
   /** The same keys as non-extractable WebCrypto keys, for envelope decryption. */
   readonly #userKeys = new WebCryptoKeyBackend();
+  /** Told when this device learns a newer user-key epoch (it rotated, or unwrapped one). */
+  #onNewEpoch: ((epoch: number) => Promise<void>) | undefined;
+
+  static {
+    sigilInternals = {
+      adoptUserKeys: (sigil, state, keys) => sigil.#adoptUserKeys(state, keys),
+      userKeyChain: (sigil) => sigil.#userKeyChain(),
+      withSession: (sigil, fn) => sigil.#withSession(fn),
+      onNewEpoch: (sigil, listener) => {
+        sigil.#onNewEpoch = listener;
+      },
+    };
+  }
 
   private constructor(directory: DirectoryClient, account: string, keys: DeviceKeys, session: (() => Promise<DirectorySession>) | undefined) {
     this.directory = directory;
@@ -175,6 +206,60 @@ export class Sigil {
     this.deviceId = keys.signing.id;
     this.#keys = keys;
     this.#sessionSource = session ?? (() => directory.serviceSession(account, { backend: keys.backend, ref: keys.signing }));
+  }
+
+  /**
+   * Registers a new account in this browser with a passkey or a security key (WebAuthn, ES256,
+   * PRF requested): the credential is the account root; two device keys are made non-extractable
+   * and kept in IndexedDB; the genesis and the device certificate are signed by the credential;
+   * the first user-key epoch is published. With PRF (`mode: 'prf'`), the account's user-key
+   * chain is sealed under keys only the passkey's PRF yields: in this browser (the local cache)
+   * and on the directory (the passkey backup, docs/BACKUP.md); both follow every rotation.
+   * Without PRF (`mode: 'no-prf'`, most security keys) the keys rest under the browser's
+   * protection alone and another device joins through an existing one.
+   *
+   * @returns The connected `Sigil` and the mode this credential gave.
+   * @throws SigilError `E_DIRECTORY` (detail `E_CONFLICT`: the account id is taken),
+   *   `E_WEBAUTHN` (a ceremony was cancelled, timed out or refused), `E_DIRECTORY_PROOF`,
+   *   `E_UNAUTHORIZED`, `E_KEY_NOT_FOUND` (IndexedDB unavailable), `E_NETWORK`, and the codes of
+   *   `registerBrowserAccount`.
+   * @example
+   * ```ts
+   * const { sigil, mode } = await Sigil.register({ directory: 'https://keys.example.org', logPublicKey: PINNED_VKEY,
+   *   account: 'alice@example.org', displayName: 'Alice' });
+   * if (mode === 'no-prf') tell('Keep this browser: add a second device from here before you lose it.');
+   * ```
+   */
+  static async register(options: SigilRegisterOptions): Promise<SigilSignIn> {
+    return registerWithPasskey(options);
+  }
+
+  /**
+   * Signs in with a passkey or security key of the account (discoverable when `account` is
+   * omitted). With the device keys of this browser: connects; with PRF, one touch also unseals
+   * the local cache of user keys. In a browser without device keys (a new one, or wiped
+   * storage) it enrols this browser as a new device under a certificate signed by the credential
+   * (a second touch); with PRF it reads the account's user-key chain from the passkey backup at
+   * once (no other device needed) and rotates so the new device holds its own wrap; without PRF
+   * it waits for an existing device to approve it by rotating (`userKeys: 'awaiting-approval'`).
+   *
+   * @returns The connected `Sigil`, the mode (`'prf'` | `'no-prf'`), whether this browser was
+   *   enrolled now, and where its user keys came from.
+   * @throws SigilError `E_WEBAUTHN` (ceremony failed), `E_UNAUTHORIZED` (the credential is not a
+   *   root of the account, or belongs to another account), `E_AUTH_FAILED` (the passkey backup
+   *   does not open: tampered, or not this account's; nothing was published), `E_KEY_REVOKED`
+   *   (this browser's device was revoked), `E_KEY_NOT_FOUND` (no device keys here and
+   *   `enrol: false`), `E_DIRECTORY_ROLLBACK` / `E_DIRECTORY_PROOF` (the directory lied),
+   *   `E_NETWORK`, `E_DIRECTORY`.
+   * @example
+   * ```ts
+   * const me = await Sigil.signIn({ directory: 'https://keys.example.org', logPublicKey: PINNED_VKEY });
+   * if (me.userKeys === 'awaiting-approval') tell('Approve this browser from one of your devices.');
+   * for (const m of await me.sigil.list()) show(await me.sigil.decrypt(m.envelope));
+   * ```
+   */
+  static async signIn(options: SigilSignInOptions): Promise<SigilSignIn> {
+    return signInWithPasskey(options);
   }
 
   /**
@@ -329,8 +414,49 @@ export class Sigil {
       const blob = await this.#withSession((session) => this.directory.blob(this.account, hash, session));
       pair = await openPreviousUserKey(state, epoch + 1, blob, nextPair);
     }
-    this.#pairs.set(epoch, pair);
+    this.#setPair(epoch, pair).catch(() => undefined); // a failed cache update is retried on the next one
     return pair;
+  }
+
+  /** Keeps an unwrapped pair; tells the listener (awaitable) when it is a newer epoch than any held. */
+  async #setPair(epoch: number, pair: UserKeyPair): Promise<void> {
+    const newest = Math.max(0, ...this.#pairs.keys());
+    this.#pairs.set(epoch, pair);
+    if (epoch > newest && this.#onNewEpoch !== undefined) await this.#onNewEpoch(epoch);
+  }
+
+  /**
+   * Takes user private keys from a sealed cache or backup: each is kept only if its public key
+   * is the one the verified account state names for that epoch (others are stale or foreign).
+   */
+  async #adoptUserKeys(state: AccountState, keys: readonly { readonly epoch: number; readonly privateKey: Uint8Array }[]): Promise<number[]> {
+    const adopted: number[] = [];
+    for (const k of keys) {
+      const e = state.userKeys.find((u) => u.epoch === k.epoch);
+      if (e === undefined || k.privateKey.length !== 32) continue;
+      let publicKey: Uint8Array;
+      try {
+        publicKey = p256.getPublicKey(k.privateKey, false);
+      } catch {
+        continue;
+      }
+      if (!equalConstantTime(publicKey, e.publicKey)) continue;
+      this.#pairs.set(k.epoch, { privateKey: new Uint8Array(k.privateKey), publicKey });
+      adopted.push(k.epoch);
+    }
+    return adopted;
+  }
+
+  /** Every user key this device can reach now (its wraps, walked back; or what it adopted), by epoch. */
+  async #userKeyChain(): Promise<Map<number, UserKeyPair>> {
+    const { state } = await this.directory.lookup(this.account);
+    const chain = new Map<number, UserKeyPair>();
+    // Newest first, so each older epoch is one step back from a key already held.
+    for (const e of [...state.userKeys].sort((a, b) => b.epoch - a.epoch)) {
+      const pair = await this.#pair(state, e.epoch);
+      if (pair !== undefined) chain.set(e.epoch, pair);
+    }
+    return chain;
   }
 
   /**
@@ -534,7 +660,7 @@ export class Sigil {
     const blobs = next.wraps.map((w) => w.blob);
     if (next.previousKeyWrap !== undefined) blobs.push(next.previousKeyWrap);
     await this.directory.publish(next.statement, { blobs });
-    this.#pairs.set(next.epoch, next.userKey);
+    await this.#setPair(next.epoch, next.userKey);
     return next.epoch;
   }
 

@@ -77,7 +77,8 @@ export interface BrowserAccount {
   readonly keys: DeviceKeys;
 }
 
-function pagePolicy(): WebAuthnPolicy {
+/** The page's own relying-party policy (package-internal). */
+export function pagePolicy(): WebAuthnPolicy {
   const loc = (globalThis as { location?: { hostname?: string; origin?: string } }).location;
   if (typeof loc?.hostname !== 'string' || typeof loc.origin !== 'string') {
     throw new TypeError('"webauthn" expected { rpId, origins } outside a page');
@@ -85,7 +86,8 @@ function pagePolicy(): WebAuthnPolicy {
   return { rpId: loc.hostname, origins: [loc.origin] };
 }
 
-function directoryOf(o: BrowserAccountOptions, policy: WebAuthnPolicy): DirectoryClient {
+/** The verifying directory client of the options (package-internal). */
+export function directoryOf(o: BrowserAccountOptions, policy: WebAuthnPolicy): DirectoryClient {
   if (o.directory instanceof DirectoryClient) return o.directory;
   if (typeof o.directory !== 'string') throw new TypeError('"directory" expected a URL string or a DirectoryClient');
   if (o.logPublicKey === undefined) throw new TypeError('"logPublicKey" expected the pinned log verifier key');
@@ -98,12 +100,13 @@ function directoryOf(o: BrowserAccountOptions, policy: WebAuthnPolicy): Director
   return new DirectoryClient({ url: o.directory, logPublicKey: o.logPublicKey, state, webauthn: policy, fetch: fetchImpl });
 }
 
-function storeOptions(o: BrowserAccountOptions, account: string): BrowserKeyStoreOptions {
+/** Where the account's device keys live (package-internal). */
+export function storeOptions(o: BrowserAccountOptions, account: string): BrowserKeyStoreOptions {
   return o.keyStore?.(account) ?? { name: `sigil:${account}` };
 }
 
 /** A WebAuthn sign-in verified by the directory, and the account root that answered (from the verified log). */
-async function rootSignIn(directory: DirectoryClient, account: string | undefined, timeoutMs: number | undefined) {
+export async function rootSignIn(directory: DirectoryClient, account: string | undefined, timeoutMs: number | undefined) {
   const requestOptions = await directory.webAuthnLoginOptions(account);
   const signIn = await signInWithWebAuthn(requestOptions as Parameters<typeof signInWithWebAuthn>[0], { timeoutMs });
   const session = await directory.webAuthnLogin(signIn.response);
@@ -338,8 +341,18 @@ export async function enrolBrowserDevice(options: EnrolBrowserDeviceOptions): Pr
   const policy = options.webauthn ?? pagePolicy();
   const directory = directoryOf(options, policy);
 
-  const { session, account, signIn, state, root, signer } = await rootSignIn(directory, options.account, options.timeoutMs);
+  return enrolSignedIn(directory, await rootSignIn(directory, options.account, options.timeoutMs), options);
+}
 
+/** A sign-in verified by the directory (package-internal). */
+export type RootSignIn = Awaited<ReturnType<typeof rootSignIn>>;
+
+/**
+ * The rest of {@link enrolBrowserDevice} after its sign-in (package-internal): new device keys
+ * in IndexedDB, their certificate signed by the credential (one more assertion) and published.
+ */
+export async function enrolSignedIn(directory: DirectoryClient, signedIn: RootSignIn, options: EnrolBrowserDeviceOptions): Promise<BrowserAccount> {
+  const { session, account, signIn, state, root, signer } = signedIn;
   const store = await BrowserKeyStore.open(storeOptions(options, account));
   let keys: DeviceKeys;
   try {

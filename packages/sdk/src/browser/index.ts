@@ -23,3 +23,5 @@ export type {
   SignInBrowserAccountOptions,
   EnrolBrowserDeviceOptions,
 } from './account.js';
+export type { SigilRegisterOptions, SigilSignInOptions, SigilSignIn, UserKeySource } from './sigil-browser.js';
+export type { BackupStatus } from './key-chain.js';

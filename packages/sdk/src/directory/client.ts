@@ -370,6 +370,49 @@ export class DirectoryClient {
   }
 
   /**
+   * Stores (replaces) the account's passkey backup: bytes already sealed on the device
+   * (docs/BACKUP.md). The directory keeps them as an opaque blob for the account's own sessions.
+   *
+   * @throws SigilError `E_UNAUTHORIZED` (no session of this account), `E_DIRECTORY` (detail
+   *   `E_LIMIT`: too large), `E_NETWORK`.
+   * @example
+   * ```ts
+   * await directory.putBackup('alice@example.org', sealedChain, session);
+   * ```
+   */
+  async putBackup(accountId: string, sealed: Uint8Array, session: DirectorySession): Promise<void> {
+    checkAccountId(accountId);
+    if (!(sealed instanceof Uint8Array) || sealed.length === 0) throw new TypeError('"sealed" expected a non-empty Uint8Array');
+    await this.#http.request(`/v1/accounts/${encodeURIComponent(accountId)}/backup`, {
+      method: 'PUT',
+      body: { dataB64: toBase64Url(sealed) },
+      token: tokenOf(session),
+    });
+  }
+
+  /**
+   * The account's passkey backup as stored (unauthenticated here: the caller opens it with the
+   * passkey-backup KEK, which authenticates it), or `undefined` if the account has none.
+   *
+   * @throws SigilError `E_UNAUTHORIZED`, `E_DIRECTORY`, `E_NETWORK`, `E_DIRECTORY_PROOF` (malformed answer).
+   * @example
+   * ```ts
+   * const sealed = await directory.getBackup('alice@example.org', session);
+   * ```
+   */
+  async getBackup(accountId: string, session: DirectorySession): Promise<Uint8Array | undefined> {
+    checkAccountId(accountId);
+    let body: unknown;
+    try {
+      body = await this.#http.request(`/v1/accounts/${encodeURIComponent(accountId)}/backup`, { token: tokenOf(session) });
+    } catch (e) {
+      if (SigilError.is(e, 'E_DIRECTORY') && e.detail === 'E_NOT_FOUND') return undefined;
+      throw e;
+    }
+    return bytesOf(field(body, 'dataB64', isString), 'backup');
+  }
+
+  /**
    * Opens a session for a service account (or any account, by one of its current device keys)
    * by signing the directory's challenge (contract: `sigil/v1 service-session\0 || challenge ||
    * accountId`).

@@ -7,8 +7,8 @@ import { checkP256PublicKey } from '../internal/p256.js';
 import { sealBaseChecked } from '../internal/hpke.js';
 import { createChunkSealer, type ChunkSealer } from '../internal/chunked-aead.js';
 import { checkSenderPublicKey, checkedKeyIdBytes, payloadContext, randomBytes, signatureInput, stanzaAad, stanzaInfo } from './binding.js';
-import { CONTENT_KEY_LENGTH, DEFAULT_CHUNK_SIZE, MAX_CHUNK_COUNT, MAX_RECIPIENTS, SIGNATURE_LENGTH, isValidAccountId, isValidChunkSize } from './format.js';
-import { compareBytes, encodeHeader, encodePreamble, type RecipientStanza } from './header.js';
+import { CONTENT_KEY_LENGTH, DEFAULT_CHUNK_SIZE, MAX_CHUNK_COUNT, MAX_RECIPIENTS, SIGNATURE_LENGTH, STANZA_LENGTH, isValidAccountId, isValidChunkSize } from './format.js';
+import { compareBytes, encodePreamble, writeStanza } from './header.js';
 
 /** A recipient of an envelope: one public agreement key (an account's or a group's key of one epoch). */
 export interface EnvelopeRecipient {
@@ -141,8 +141,12 @@ export async function prepareEnvelope(options: EncryptOptions, insecureRandom?: 
   try {
     const preamble = encodePreamble(chunkSize, copyBytes(from.ref.publicKey), recipients.length, from.accountId);
     const info = stanzaInfo(preamble);
-    const stanzas: RecipientStanza[] = [];
-    for (const r of recipients) {
+    // Each stanza goes into the header as soon as it is sealed: with hundreds of recipients,
+    // holding every sealed stanza until the end is what the GC would pay for.
+    const header = new Uint8Array(preamble.length + recipients.length * STANZA_LENGTH);
+    header.set(preamble, 0);
+    for (let i = 0; i < recipients.length; i++) {
+      const r = recipients[i] as CheckedRecipient;
       const sealed = await sealBaseChecked(
         r.publicKey, // validated in checkRecipients, and an owned copy
         info,
@@ -150,9 +154,8 @@ export async function prepareEnvelope(options: EncryptOptions, insecureRandom?: 
         contentKey,
         insecureRandom === undefined ? {} : { ephemeralIkm: insecureRandom(32) },
       );
-      stanzas.push({ keyId: r.keyId, epoch: r.epoch, enc: sealed.enc, wrappedKey: sealed.ciphertext });
+      writeStanza(header, preamble.length, i, { keyId: r.keyId, epoch: r.epoch, enc: sealed.enc, wrappedKey: sealed.ciphertext });
     }
-    const header = encodeHeader(preamble, stanzas);
     const signature = await from.backend.sign(from.ref, signatureInput(header));
     if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) {
       throw new TypeError(`The sender's backend returned a signature of ${String((signature as Uint8Array | undefined)?.length)} bytes; the KeyBackend contract is 64 (IEEE P1363).`);

@@ -89,17 +89,25 @@ export function encodePreamble(
 /** Appends the stanzas to a preamble; stanzas must already be in ascending key-id order. */
 export function encodeHeader(preamble: Uint8Array, stanzas: readonly RecipientStanza[]): Uint8Array {
   const out = new Uint8Array(preamble.length + stanzas.length * STANZA_LENGTH);
-  const view = new DataView(out.buffer);
   out.set(preamble, 0);
-  let o = preamble.length;
-  for (const s of stanzas) {
-    out.set(s.keyId, o);
-    view.setUint32(o + KEY_ID_LENGTH, s.epoch);
-    out.set(s.enc, o + KEY_ID_LENGTH + 4);
-    out.set(s.wrappedKey, o + KEY_ID_LENGTH + 4 + ENC_LENGTH);
-    o += STANZA_LENGTH;
-  }
+  for (let i = 0; i < stanzas.length; i++) writeStanza(out, preamble.length, i, stanzas[i] as RecipientStanza);
   return out;
+}
+
+/**
+ * Writes stanza number `index` into a header whose preamble is `preambleLength` bytes long
+ * (FORMAT.md §3.2), so that an encryptor can fill the header as it seals, holding no stanza.
+ */
+export function writeStanza(header: Uint8Array, preambleLength: number, index: number, s: RecipientStanza): void {
+  const o = preambleLength + index * STANZA_LENGTH;
+  header.set(s.keyId, o);
+  const e = o + KEY_ID_LENGTH; // epoch: u32, big-endian
+  header[e] = s.epoch >>> 24;
+  header[e + 1] = (s.epoch >>> 16) & 0xff;
+  header[e + 2] = (s.epoch >>> 8) & 0xff;
+  header[e + 3] = s.epoch & 0xff;
+  header.set(s.enc, o + KEY_ID_LENGTH + 4);
+  header.set(s.wrappedKey, o + KEY_ID_LENGTH + 4 + ENC_LENGTH);
 }
 
 /**

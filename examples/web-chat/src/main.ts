@@ -99,6 +99,7 @@ function value(id: string): string {
 function renderSignedOut(): void {
   byId('whoami').hidden = true;
   const app = byId('app');
+  app.className = '';
   app.replaceChildren(
     h(
       'section',
@@ -232,6 +233,7 @@ function renderWhoami(state: AccountState | undefined): void {
 function renderSignedIn(): void {
   renderWhoami(undefined);
   const app = byId('app');
+  app.className = 'signed-in';
   const fileInput = h('input', { id: 'send-file', type: 'file' });
   app.replaceChildren(
     h('p', { id: 'status', class: 'status wide', 'aria-live': 'polite' }),
@@ -251,7 +253,7 @@ function renderSignedIn(): void {
     h(
       'section',
       { class: 'card conversation' },
-      h('div', { class: 'card-head' }, h('h2', {}, 'Messages'), h('button', { type: 'button', id: 'refresh-button', onclick: () => void refresh() }, 'Check for new messages')),
+      h('div', { class: 'card-head' }, h('h2', {}, 'Messages'), h('button', { type: 'button', id: 'refresh-button', onclick: () => void refresh() }, 'Refresh')),
       h('ol', { id: 'messages', class: 'messages' }),
     ),
     h(
@@ -349,7 +351,8 @@ async function readMailbox(): Promise<void> {
   const a = current();
   const entries = await a.sigil.list();
   for (const m of entries) {
-    if (received.has(m.id)) continue;
+    // Read once; one that failed is tried again (the device may have been approved since).
+    if (received.get(m.id)?.ok === true) continue;
     try {
       // Decrypts and checks that the signing key is a current device of the sender account named
       // in the signed header (and that it is the account the mailbox says): nothing unverified.
@@ -403,7 +406,7 @@ function fileLink(file: NonNullable<ChatPayload['file']>, url: string | undefine
   const label = `${file.name} (${formatBytes(file.bytes.length)})`;
   return url === undefined
     ? h('span', { class: 'file' }, label)
-    : h('a', { class: 'file', href: url, download: file.name, 'data-testid': 'file' }, h('span', { class: 'clip', 'aria-hidden': 'true' }, '⎘ '), label);
+    : h('a', { class: 'file', href: url, download: file.name, 'data-testid': 'file' }, label);
 }
 
 function renderMessages(): void {

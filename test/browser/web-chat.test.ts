@@ -252,7 +252,12 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
     await send(bob, 'alice@example.org', secrets.afterRevocation);
     await ok(alice, '#refresh-button');
     expect((await receivedMessages(alice)).map((m) => m.text)).toEqual([secrets.reply, secrets.afterRevocation]);
-    // The revoked phone: signing in again is refused in the page.
+    // The phone's page, still open: it is told it was revoked, and the new message is unreadable there.
+    expect(await act(phone, '#refresh-button')).toBe('E_KEY_REVOKED');
+    expect(await receivedMessages(phone)).toEqual([{ from: 'bob@example.org', text: secrets.reply, file: null }]);
+    expect(await phone.page.$$eval('[data-testid=unreadable]', (ms) => ms.map((m) => m.getAttribute('data-code')))).toEqual(['E_NOT_RECIPIENT']);
+    expect(await phone.page.locator('main').innerText()).not.toContain(secrets.afterRevocation);
+    // Signing in again there is refused.
     await phone.page.reload();
     await phone.page.fill('#signin-account', 'alice@example.org');
     expect(await act(phone, '#signin-button')).toBe('E_KEY_REVOKED');

@@ -4,6 +4,7 @@
 // comes out of the verifying directory client (pinned log key, proofs, signature chains), and
 // every message is decrypted and its sender verified here, in the page.
 import {
+  SigilError,
   enrolBrowserDevice,
   registerBrowserAccount,
   signInBrowserAccount,
@@ -268,8 +269,12 @@ function renderSignedIn(): void {
 }
 
 async function refreshAll(): Promise<void> {
-  await refreshDevices();
+  const state = await refreshDevices();
   await readMailbox();
+  // A page left open on a device revoked elsewhere: say so (what was sent since is unreadable here).
+  if (state.revokedDevices.some((d) => d.id === current().sigil.deviceId)) {
+    throw new SigilError('E_KEY_REVOKED', 'This device was revoked from the account.');
+  }
 }
 
 async function refresh(): Promise<void> {
@@ -278,7 +283,7 @@ async function refresh(): Promise<void> {
 
 // Devices ---------------------------------------------------------------------------------------
 
-async function refreshDevices(): Promise<void> {
+async function refreshDevices(): Promise<AccountState> {
   const a = current();
   // Through the verified path: the devices are what the account's root signed, proved in the log.
   const { state } = await a.sigil.directory.lookup(a.account);
@@ -320,6 +325,7 @@ async function refreshDevices(): Promise<void> {
           h('button', { type: 'button', id: 'approve-button', onclick: () => void approve() }, 'Share keys with new devices'),
         ),
   );
+  return state;
 }
 
 async function approve(): Promise<void> {

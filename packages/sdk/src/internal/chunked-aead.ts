@@ -162,7 +162,7 @@ export async function deriveChunkKeys(
 
 /** base nonce XOR the chunk number as a big-endian integer (spec, "AEAD usage"); counter < 2^38. */
 function chunkNonce(baseNonce: Uint8Array, counter: number): Uint8Array {
-  const nonce = Uint8Array.from(baseNonce);
+  const nonce = baseNonce.slice();
   for (let i = NONCE_LENGTH - 1, c = counter; c > 0; i--, c = Math.floor(c / 256)) nonce[i]! ^= c % 256;
   return nonce;
 }

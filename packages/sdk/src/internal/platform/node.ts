@@ -13,12 +13,13 @@ import {
   randomBytes as nodeRandomBytes,
   verify as nodeVerify,
 } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import type { CipherGCM, KeyObject } from 'node:crypto';
 import { SigilError } from '../../errors.js';
 import { toBase64Url, toHex } from '../bytes.js';
 import type { AesGcmKey, CryptoPlatform, EcdhKeyPair, HashName } from './types.js';
 
 const TAG_LENGTH = 16;
+const CIPHER_OPTIONS = Object.freeze({ authTagLength: TAG_LENGTH });
 const HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-512': 'sha512' };
 
 function bytes(buffer: Buffer): Uint8Array {
@@ -49,23 +50,31 @@ class NodeAesGcmKey implements AesGcmKey {
   }
 
   async sealDetached(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<{ ciphertext: Uint8Array; tag: Uint8Array }> {
-    const { ciphertext, tag } = this.#encrypt(nonce, plaintext, aad);
-    return { ciphertext: bytes(ciphertext), tag: bytes(tag) };
+    // Once per stream chunk: no object here beyond the one returned.
+    const cipher = this.#cipher(nonce, aad);
+    const ciphertext = bytes(cipher.update(plaintext));
+    cipher.final();
+    return { ciphertext, tag: bytes(cipher.getAuthTag()) };
   }
 
   #encrypt(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): { ciphertext: Buffer; tag: Buffer } {
-    const cipher = createCipheriv(this.#algorithm, this.#key, nonce, { authTagLength: TAG_LENGTH });
-    if (aad.length > 0) cipher.setAAD(aad);
+    const cipher = this.#cipher(nonce, aad);
     // update() on a stream cipher returns as many bytes as it was given; final() returns none.
     const ciphertext = cipher.update(plaintext);
     cipher.final();
     return { ciphertext, tag: cipher.getAuthTag() };
   }
 
+  #cipher(nonce: Uint8Array, aad: Uint8Array): CipherGCM {
+    const cipher = createCipheriv(this.#algorithm, this.#key, nonce, CIPHER_OPTIONS);
+    if (aad.length > 0) cipher.setAAD(aad);
+    return cipher;
+  }
+
   async open(nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     if (ciphertext.length < TAG_LENGTH) throw authFailed();
     const bodyLength = ciphertext.length - TAG_LENGTH;
-    const decipher = createDecipheriv(this.#algorithm, this.#key, nonce, { authTagLength: TAG_LENGTH });
+    const decipher = createDecipheriv(this.#algorithm, this.#key, nonce, CIPHER_OPTIONS);
     decipher.setAuthTag(ciphertext.subarray(bodyLength));
     if (aad.length > 0) decipher.setAAD(aad);
     const plaintext = decipher.update(ciphertext.subarray(0, bodyLength));

@@ -3,7 +3,7 @@
 // one touch (no wrap fetched from the directory); a security key without PRF leaves no sealed
 // cache and signs in from its wraps; a changed cache is ignored and rewritten, never trusted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHENTICATORS, TEST_WEBAUTHN_TIMEOUT_MS, callPage, openPage, type TestPage } from '../support/browser.js';
+import { AUTHENTICATORS, TEST_WEBAUTHN_TIMEOUT_MS, callPage, cloneCredentials, openPage, type TestPage } from '../support/browser.js';
 import { startBrowserDirectory, type BrowserDirectory } from './directory-harness.js';
 
 type Summary = { account: string; mode: 'prf' | 'no-prf'; deviceId: string; newDevice: boolean; userKeys: string; backup: string };
@@ -77,6 +77,27 @@ describe('PRF-sealed local cache', () => {
       await reload(alice);
       expect((await callPage<Summary>(alice, 'signIn', d.vkey, 'alice@example.org', T)).userKeys).toBe('local-cache');
     }
+  });
+
+  it('an epoch received from another device is sealed into the cache and the backup when first used', async () => {
+    // A second device of Alice's with her credential cloned (CDP clones carry no PRF): it joins
+    // without PRF, Alice approves by rotating (epoch 3), then the phone rotates (epoch 4),
+    // which only Alice's PRF device can put into the backup.
+    const phone = await openPage(d.browser, `${d.origin}/`, AUTHENTICATORS.passkeyWithPrf);
+    expect(await cloneCredentials(alice, phone)).toBe(1);
+    expect(await callPage<Summary>(phone, 'signIn', d.vkey, 'alice@example.org', T, 'phone')).toMatchObject({ mode: 'no-prf', userKeys: 'awaiting-approval' });
+    expect(await callPage<number>(alice, 'rotate')).toBe(3);
+    expect(await callPage<number>(phone, 'rotate')).toBe(4);
+    const backupLength = async () => (await d.store.getBlob('alice@example.org', 'passkey-backup'))?.bytes.length;
+    expect(await backupLength()).toBe(1 + 12 + 3 + 3 * 36 + 16);
+
+    const note = await callPage<string>(phone, 'encryptTo', ['alice@example.org'], 'sealed to epoch 4');
+    expect(await callPage<string>(alice, 'decrypt', note)).toBe('sealed to epoch 4');
+    expect(await backupLength()).toBe(1 + 12 + 3 + 4 * 36 + 16);
+    const cache = await callPage<string>(alice, 'sealedCache', 'alice@example.org');
+    expect(Buffer.from(cache, 'base64url').length).toBe(1 + 12 + 3 + 4 * 36 + 16);
+    // (No sign-in of Alice's first browser after this: the phone's clone of her credential has
+    // moved the signature counter past hers, which the directory rightly refuses.)
   });
 
   it('security key without PRF: no sealed cache; sign-in after a reload works from the wraps', async () => {

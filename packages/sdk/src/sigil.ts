@@ -394,7 +394,7 @@ export class Sigil {
    * next epoch's key walked back one step (DESIGN.md "Rotation"). `undefined` if this device
    * holds no wrap of this epoch or any later one (it was revoked before them).
    */
-  async #pair(state: AccountState, epoch: number): Promise<UserKeyPair | undefined> {
+  async #pair(state: AccountState, epoch: number, notify = true): Promise<UserKeyPair | undefined> {
     const cached = this.#pairs.get(epoch);
     if (cached !== undefined && equalConstantTime(cached.publicKey, state.userKeys.find((k) => k.epoch === epoch)?.publicKey ?? new Uint8Array())) {
       return cached;
@@ -408,21 +408,23 @@ export class Sigil {
       pair = await openUserKeyWrap(state, epoch, blob, { id: this.deviceId, backend: this.#keys.backend, agreementKey: this.#keys.agreement });
     } else {
       const next = state.userKeys.find((k) => k.epoch === epoch + 1);
-      const nextPair = next === undefined ? undefined : await this.#pair(state, epoch + 1);
+      const nextPair = next === undefined ? undefined : await this.#pair(state, epoch + 1, notify);
       if (next === undefined || nextPair === undefined || next.previousKeyWrapHash === undefined) return undefined;
       const hash = next.previousKeyWrapHash;
       const blob = await this.#withSession((session) => this.directory.blob(this.account, hash, session));
       pair = await openPreviousUserKey(state, epoch + 1, blob, nextPair);
     }
-    this.#setPair(epoch, pair).catch(() => undefined); // a failed cache update is retried on the next one
+    // Awaited, so a newer epoch received here is sealed into the cache and backup before the
+    // caller goes on (the listener reports its own failures and never throws).
+    await this.#setPair(epoch, pair, notify);
     return pair;
   }
 
   /** Keeps an unwrapped pair; tells the listener (awaitable) when it is a newer epoch than any held. */
-  async #setPair(epoch: number, pair: UserKeyPair): Promise<void> {
+  async #setPair(epoch: number, pair: UserKeyPair, notify = true): Promise<void> {
     const newest = Math.max(0, ...this.#pairs.keys());
     this.#pairs.set(epoch, pair);
-    if (epoch > newest && this.#onNewEpoch !== undefined) await this.#onNewEpoch(epoch);
+    if (notify && epoch > newest && this.#onNewEpoch !== undefined) await this.#onNewEpoch(epoch);
   }
 
   /**
@@ -453,7 +455,8 @@ export class Sigil {
     const chain = new Map<number, UserKeyPair>();
     // Newest first, so each older epoch is one step back from a key already held.
     for (const e of [...state.userKeys].sort((a, b) => b.epoch - a.epoch)) {
-      const pair = await this.#pair(state, e.epoch);
+      // Quiet: the listener is the one asking (awaiting it from here would wait on itself).
+      const pair = await this.#pair(state, e.epoch, false);
       if (pair !== undefined) chain.set(e.epoch, pair);
     }
     return chain;

@@ -2,6 +2,7 @@
 // of account.ts, with the PRF-sealed local cache and the passkey backup of key-chain.ts.
 // Imported by ../sigil.ts (a cycle): nothing here runs at module evaluation.
 import { SigilError } from '../errors.js';
+import type { AccountState } from '../identity/account-state.js';
 import { Sigil, sigilInternals, type DeviceKeys } from '../sigil.js';
 import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
 import {
@@ -52,22 +53,50 @@ export interface SigilSignIn extends BrowserAccount {
   readonly backup: BackupStatus | 'none';
 }
 
-async function keep(a: BrowserAccount, options: SigilRegisterOptions | SigilSignInOptions): Promise<{ keeper: PrfKeyChainKeeper | undefined; backup: BackupStatus | 'none' }> {
-  if (a.keks === undefined) return { keeper: undefined, backup: 'none' };
-  const keeper = new PrfKeyChainKeeper(a.sigil, a.keks, storeOptions(options, a.account), options.onBackupError);
-  return { keeper, backup: 'none' };
+/** The keeper of the sealed cache and backup, in PRF mode (the KEKs came with this ceremony). */
+function keeperOf(a: BrowserAccount, options: SigilRegisterOptions | SigilSignInOptions): PrfKeyChainKeeper | undefined {
+  return a.keks === undefined ? undefined : new PrfKeyChainKeeper(a.sigil, a.keks, storeOptions(options, a.account), options.onBackupError);
+}
+
+/** Seals what the device holds now, then follows every newer epoch. */
+async function keepUp(keeper: PrfKeyChainKeeper | undefined): Promise<BackupStatus | 'none'> {
+  if (keeper === undefined) return 'none';
+  const status = await keeper.sync();
+  keeper.attach();
+  return status;
 }
 
 /** `Sigil.register` (see there). */
 export async function registerWithPasskey(options: SigilRegisterOptions): Promise<SigilSignIn> {
   const a = await registerBrowserAccount(options);
-  const { keeper } = await keep(a, options);
-  let backup: BackupStatus | 'none' = 'none';
-  if (keeper !== undefined) {
-    backup = await keeper.sync();
-    keeper.attach();
-  }
+  // In PRF mode without KEKs (an authenticator that enabled PRF but gave no result at creation),
+  // the cache and the backup are sealed at the next sign-in.
+  const backup = await keepUp(keeperOf(a, options));
   return { ...a, newDevice: true, userKeys: 'own-wraps', backup };
+}
+
+/**
+ * A device of the account that holds no key of the current epoch (enrolled while the account
+ * had no backup): takes the chain from the backup if it opens and names the current epoch, and
+ * rotates so that it holds its own wrap. A backup that does not open is left to the next sync.
+ */
+async function restoreFromBackup(a: BrowserAccount, state: AccountState): Promise<boolean> {
+  if (a.keks === undefined || state.userKey === undefined) return false;
+  let entries: ChainEntry[] | undefined;
+  try {
+    entries = await fetchPasskeyBackup(a.sigil.directory, a.account, a.session, a.keks);
+  } catch (e) {
+    if (SigilError.is(e, 'E_AUTH_FAILED') || SigilError.is(e, 'E_FORMAT')) return false;
+    throw e;
+  }
+  if (entries === undefined) return false;
+  try {
+    if (!(await sigilInternals.adoptUserKeys(a.sigil, state, entries)).includes(state.userKey.epoch)) return false;
+  } finally {
+    for (const e of entries) e.privateKey.fill(0);
+  }
+  await a.sigil.rotate();
+  return true;
 }
 
 /** `Sigil.signIn` (see there). */
@@ -112,13 +141,7 @@ export async function signInWithPasskey(options: SigilSignInOptions): Promise<Si
           userKeys = 'passkey-backup';
         }
       }
-      const { keeper } = await keep(a, options);
-      let backup: BackupStatus | 'none' = 'none';
-      if (keeper !== undefined) {
-        backup = await keeper.sync();
-        keeper.attach();
-      }
-      return { ...a, newDevice: true, userKeys, backup };
+      return { ...a, newDevice: true, userKeys, backup: await keepUp(keeperOf(a, options)) };
     } finally {
       if (restored !== undefined) for (const e of restored) e.privateKey.fill(0);
     }
@@ -142,14 +165,11 @@ export async function signInWithPasskey(options: SigilSignInOptions): Promise<Si
 
   const { state: now } = await directory.lookup(account);
   const current = now.userKey;
-  const { keeper } = await keep(a, options);
+  const keeper = keeperOf(a, options);
   let userKeys: UserKeySource = current === undefined || current.wraps.has(sigil.deviceId) ? 'own-wraps' : 'awaiting-approval';
-  let backup: BackupStatus | 'none' = 'none';
-  if (keeper !== undefined) {
-    const adopted = await keeper.restoreLocal(now);
-    if (current !== undefined && adopted.includes(current.epoch)) userKeys = 'local-cache';
-    backup = await keeper.sync();
-    keeper.attach();
+  if (keeper !== undefined && current !== undefined) {
+    if ((await keeper.restoreLocal(now)).includes(current.epoch)) userKeys = 'local-cache';
+    else if (userKeys === 'awaiting-approval' && (await restoreFromBackup(a, now))) userKeys = 'passkey-backup';
   }
-  return { ...a, newDevice: false, userKeys, backup };
+  return { ...a, newDevice: false, userKeys, backup: await keepUp(keeper) };
 }

@@ -136,11 +136,13 @@ const routes = (): RouteCase[] => {
   bodyRoute('mailbox post', 'POST', segment.map((s) => `/v1/mailbox/${s}`), { envelopeB64: 'AQID' }),
   getRoute('mailbox list', 'GET', query.map((q) => `/v1/mailbox?${q}`)),
   getRoute('mailbox delete', 'DELETE', segment.map((s) => `/v1/mailbox/${s}`)),
+  bodyRoute('backup put', 'PUT', segment.map((s) => `/v1/accounts/${s}/backup`), { dataB64: 'AQID' }),
+  getRoute('backup get', 'GET', segment.map((s) => `/v1/accounts/${s}/backup`)),
   getRoute('unknown method', 'PATCH', fc.constantFrom('/v1/statements', '/v1/accounts/svc', '/v1/mailbox/1', '/v1/log/checkpoint')),
   ];
 };
 const ROUTE_NAMES = ['checkpoint', 'inclusion', 'consistency', 'log key', 'health', 'openapi', 'account', 'blob', 'statements', 'service challenge',
-  'service session', 'register options', 'register verify', 'login options', 'login verify', 'mailbox post', 'mailbox list', 'mailbox delete', 'unknown method'];
+  'service session', 'register options', 'register verify', 'login options', 'login verify', 'mailbox post', 'mailbox list', 'mailbox delete', 'backup put', 'backup get', 'unknown method'];
 
 describe('malformed requests to every route', () => {
   it('covers every route', () => {

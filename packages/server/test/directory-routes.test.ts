@@ -289,6 +289,7 @@ describe('OpenAPI', () => {
     expect(Object.keys(res.body.paths).sort()).toEqual(
       [
         '/v1/accounts/{id}',
+        '/v1/accounts/{id}/backup',
         '/v1/accounts/{id}/blobs/{hashB64}',
         '/v1/auth/service/challenge',
         '/v1/auth/service/session',

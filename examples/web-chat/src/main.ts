@@ -3,15 +3,7 @@
 // what was sent to them, and revokes a device. Only @sigil/sdk's public API is used: every key
 // comes out of the verifying directory client (pinned log key, proofs, signature chains), and
 // every message is decrypted and its sender verified here, in the page.
-import {
-  SigilError,
-  enrolBrowserDevice,
-  registerBrowserAccount,
-  signInBrowserAccount,
-  type AccountState,
-  type BrowserAccount,
-  type MailboxEntry,
-} from '@sigil/sdk';
+import { Sigil, SigilError, type AccountState, type MailboxEntry, type SigilSignIn } from '@sigil/sdk';
 import { directoryUrl, pinnedLogKey } from './config.js';
 import { byId, formatBytes, formatTime, h, short } from './dom.js';
 import { describeError } from './errors.js';
@@ -30,7 +22,7 @@ interface Sent {
 }
 
 const logPublicKey = pinnedLogKey();
-let me: BrowserAccount | undefined;
+let me: SigilSignIn | undefined;
 let received = new Map<number, Received>();
 let sent: Sent[] = [];
 let busyNow = false;
@@ -129,16 +121,13 @@ function renderSignedOut(): void {
         'form',
         { id: 'signin-form', onsubmit: (ev: Event) => (ev.preventDefault(), void signIn()) },
         field('signin-account', 'Account id (optional with a passkey)', { placeholder: 'alice@example.org' }),
+        field('signin-device', 'Name of this device, if it is new to the account', { value: 'second browser', required: true }),
         h('button', { type: 'submit', id: 'signin-button', class: 'primary' }, 'Sign in'),
-      ),
-      h('h2', { class: 'second' }, 'Add this browser to an account'),
-      h(
-        'form',
-        { id: 'enrol-form', onsubmit: (ev: Event) => (ev.preventDefault(), void enrol()) },
-        field('enrol-account', 'Account id (optional with a passkey)', { placeholder: 'alice@example.org' }),
-        field('enrol-device', 'Name of this device', { value: 'second browser', required: true }),
-        h('button', { type: 'submit', id: 'enrol-button' }, 'Add this browser'),
-        h('p', { class: 'hint' }, 'It can read messages once a device you already use approves it (Devices, "Share keys with new devices").'),
+        h(
+          'p',
+          { class: 'hint' },
+          'A browser new to your account becomes one of its devices. With a PRF passkey it restores your keys from your passkey backup at once; otherwise a device you already use approves it (Devices, "Share keys with new devices").',
+        ),
       ),
     ),
   );
@@ -153,13 +142,19 @@ function directoryOptions() {
   return { directory: directoryUrl(), logPublicKey };
 }
 
+/** The passkey backup could not be updated (it is retried at the next change): say so. */
+function onBackupError(e: unknown): void {
+  showError(e, 'Updating your passkey backup (it will be retried)');
+}
+
 async function register(): Promise<void> {
   await run('Creating the account', TOUCH, async () => {
-    const account = await registerBrowserAccount({
+    const account = await Sigil.register({
       ...directoryOptions(),
       account: value('register-account'),
       displayName: value('register-name'),
       deviceName: value('register-device'),
+      onBackupError,
     });
     await signedIn(account);
   });
@@ -168,23 +163,19 @@ async function register(): Promise<void> {
 async function signIn(): Promise<void> {
   await run('Signing in', TOUCH, async () => {
     const account = value('signin-account');
-    await signedIn(await signInBrowserAccount({ ...directoryOptions(), account: account === '' ? undefined : account }));
-  });
-}
-
-async function enrol(): Promise<void> {
-  await run('Adding this browser', TOUCH, async () => {
-    const account = value('enrol-account');
-    const joined = await enrolBrowserDevice({ ...directoryOptions(), account: account === '' ? undefined : account, deviceName: value('enrol-device') });
-    await signedIn(joined);
-    showNotice('This browser is now a device of the account. Approve it on a device you already use to let it read your messages.');
+    const me = await Sigil.signIn({ ...directoryOptions(), account: account === '' ? undefined : account, deviceName: value('signin-device'), onBackupError });
+    await signedIn(me);
+    if (me.userKeys === 'passkey-backup') showNotice('This browser is now a device of your account: your keys were restored from your passkey backup.');
+    if (me.userKeys === 'awaiting-approval') {
+      showNotice('This browser is now a device of your account. Approve it on a device you already use (Devices, "Share keys with new devices") to read your messages here.');
+    }
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Signed in
 
-async function signedIn(account: BrowserAccount): Promise<void> {
+async function signedIn(account: SigilSignIn): Promise<void> {
   me = account;
   received = new Map();
   sent = [];
@@ -201,7 +192,7 @@ function signOut(): void {
   renderSignedOut();
 }
 
-function current(): BrowserAccount {
+function current(): SigilSignIn {
   if (me === undefined) throw new Error('not signed in');
   return me;
 }
@@ -226,6 +217,15 @@ function renderWhoami(state: AccountState | undefined): void {
       },
       prf ? 'Passkey with PRF' : 'Security key, no PRF',
     ),
+    ...(a.backup === 'none'
+      ? []
+      : [
+          h(
+            'span',
+            { class: `badge ${a.backup === 'current' ? '' : 'warn'}`, 'data-testid': 'backup', 'data-backup': a.backup, title: 'Your account keys, sealed under your passkey, kept by the directory for a new browser to restore' },
+            a.backup === 'current' ? 'passkey backup' : 'passkey backup failed',
+          ),
+        ]),
     h('button', { type: 'button', class: 'link', id: 'signout-button', onclick: signOut }, 'Sign out'),
   );
   el.hidden = false;

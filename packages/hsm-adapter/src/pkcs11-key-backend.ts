@@ -17,6 +17,8 @@ import { SigilError } from '@sigil/sdk/errors';
 import { ckrOf, meaningOf, toSigilError } from './internal/ckr.js';
 import { decodeEcPoint, encodeEcPoint, P256_EC_PARAMS } from './internal/ec.js';
 import { acquireModule, initializeModule, login, releaseModule, type LoadedModule } from './internal/module-registry.js';
+import { reconnectCodes, TokenWorkers } from './internal/worker-pool.js';
+import { OP_DERIVE, OP_SIGN } from './internal/worker-protocol.js';
 import {
   DERIVED_SECRET_TEMPLATE,
   findObjects,
@@ -48,6 +50,19 @@ export interface Pkcs11KeyBackendOptions {
    * creating token objects writes files (~10 ms on SoftHSM).
    */
   readonly asyncCalls?: boolean | undefined;
+  /**
+   * Where `sign` and `deriveSharedSecret` run. `'thread'` (default): on the calling thread,
+   * as set by `asyncCalls`. `'workers'`: a call made while no other is pending still runs on
+   * the calling thread (sync), but calls made concurrently are collected for one turn of the
+   * event loop and sent in batches to worker threads, each with a session of its own and the
+   * sync pkcs11js calls, so a token that does part of each call outside its locks can use
+   * more than one core. Keys, usage and policy are checked on the calling thread first;
+   * errors, reconnection and `close()` behave as in `'thread'`. See the README for the
+   * measurements behind the default.
+   */
+  readonly execution?: 'thread' | 'workers' | undefined;
+  /** Worker threads for `execution: 'workers'` (1 to 16; default 2). */
+  readonly workers?: number | undefined;
 }
 
 /** A handle on an AES-256 key held by the token, for wrapping backups and escrow shares. */
@@ -83,6 +98,8 @@ interface Connection {
   readonly slot: Buffer;
   readonly sessions: readonly Buffer[];
   readonly free: Buffer[];
+  /** Tells token workers which key handles are current (see worker-protocol.ts). */
+  readonly generation: number;
   readonly mechanisms: Set<number>;
   readonly hardware: boolean;
   readonly keys: Map<string, KeyEntry>;
@@ -96,6 +113,8 @@ interface ResolvedOptions {
   readonly pin: string;
   readonly sessions: number;
   readonly asyncCalls: boolean;
+  readonly execution: 'thread' | 'workers';
+  readonly workers: number;
 }
 
 interface Waiter {
@@ -147,6 +166,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
   readonly #size: number;
   readonly #asyncCalls: boolean;
   #conn: Connection | undefined;
+  #generation = 0;
+  #workers: TokenWorkers | undefined;
   #connecting: Promise<Connection> | undefined;
   readonly #waiters: Waiter[] = [];
   #closed = false;
@@ -176,8 +197,17 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const module = acquireModule(checked.module);
     const backend = new Pkcs11KeyBackend(module, checked);
     try {
-      await backend.#connected();
+      const conn = await backend.#connected();
+      if (checked.execution === 'workers') {
+        const options = { module: checked.module, token: checked.token, pin: checked.pin, reconnectCodes: reconnectCodes() };
+        backend.#workers = await TokenWorkers.start(options, conn.generation, checked.workers).catch((e: unknown) => {
+          throw toSigilError(e, 'starting token workers');
+        });
+      }
     } catch (e) {
+      const conn = backend.#conn;
+      backend.#conn = undefined;
+      if (conn !== undefined) backend.#retire(conn);
       releaseModule(module);
       throw e;
     }
@@ -198,6 +228,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
     this.#conn = undefined;
     if (conn !== undefined) this.#retire(conn);
     if (this.#busy > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    // Workers close their sessions before the module can be finalized under them.
+    await this.#workers?.close();
     releaseModule(this.#module);
   }
 
@@ -265,6 +297,13 @@ export class Pkcs11KeyBackend implements KeyBackend {
       this.#requireMechanism(conn, session, pkcs11js.CKM_ECDSA, 'CKM_ECDSA');
       const lib = this.#module.lib;
       const out = Buffer.alloc(64);
+      if (this.#workers !== undefined) {
+        const here = (): Uint8Array => {
+          lib.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, entry.privateHandle);
+          return lib.C_Sign(session, digest, out);
+        };
+        return this.#workers.run({ op: OP_SIGN, generation: conn.generation, key: entry.privateHandle, input: digest }, here).then(p1363);
+      }
       lib.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, entry.privateHandle);
       return this.#asyncCalls ? lib.C_SignAsync(session, digest, out).then(p1363) : p1363(lib.C_Sign(session, digest, out));
     });
@@ -302,6 +341,11 @@ export class Pkcs11KeyBackend implements KeyBackend {
           lib.C_DestroyObject(session, secret);
         }
       };
+      if (this.#workers !== undefined) {
+        const here = () => take(lib.C_DeriveKey(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE));
+        const call = { op: OP_DERIVE, generation: conn.generation, key: entry.privateHandle, input: Buffer.from(peerPublicKey) } as const;
+        return this.#workers.run(call, here).then(secret32);
+      }
       return this.#asyncCalls
         ? lib.C_DeriveKeyAsync(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE).then(take)
         : take(lib.C_DeriveKey(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE));
@@ -657,6 +701,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
       const hardware = (lib.C_GetSlotInfo(slot).flags & CKF_HW_SLOT) !== 0;
       const conn: Connection = {
         slot,
+        generation: ++this.#generation,
         sessions,
         free: [...sessions],
         mechanisms,
@@ -670,6 +715,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
         throw closedError();
       }
       this.#conn = conn;
+      if (this.#workers !== undefined) this.#workers.generation = conn.generation;
       // Callers that queued while the previous connection died get sessions of this one.
       while (this.#waiters.length > 0 && conn.free.length > 0) this.#waiters.shift()!.resolve(this.#lease(conn, conn.free.pop()!));
       return conn;
@@ -701,6 +747,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
   /** Marks a connection dead and closes its idle sessions; busy ones close on release. */
   #retire(conn: Connection): void {
     conn.live = false;
+    // From now on workers refuse calls with this connection's key handles (they are retried).
+    if (this.#workers !== undefined && conn === this.#conn) this.#workers.generation = 0;
     conn.keys.clear();
     conn.wrappingKeys.clear();
     for (const s of conn.free.splice(0)) this.#closeSession(s);
@@ -891,9 +939,15 @@ function keyIdSync(publicKey: Uint8Array): string {
 }
 
 /** The 64-byte r || s that CKM_ECDSA returns for P-256 (PKCS#11 2.40 §2.3.1), as a plain Uint8Array. */
-function p1363(sig: Buffer): Uint8Array {
+function p1363(sig: Uint8Array): Uint8Array {
   if (sig.length !== 64) throw new SigilError('E_HSM', `The token returned a ${sig.length}-byte ECDSA P-256 signature.`);
   return new Uint8Array(sig.buffer, sig.byteOffset, 64);
+}
+
+/** An ECDH P-256 output from a token worker: the 32-byte x coordinate. */
+function secret32(secret: Uint8Array): Uint8Array {
+  if (secret.length !== 32) throw new SigilError('E_HSM', 'The token derived a secret of the wrong length.');
+  return secret;
 }
 
 function gcm(iv: Buffer, aad: Buffer | undefined): Mechanism {
@@ -917,7 +971,15 @@ function checkOpenOptions(options: Pkcs11KeyBackendOptions): ResolvedOptions {
   }
   const asyncCalls = options.asyncCalls ?? false;
   if (typeof asyncCalls !== 'boolean') throw new TypeError(`"asyncCalls" expected boolean, got ${typeof asyncCalls}`);
-  return { module: options.module, token: options.token, pin: options.pin, sessions, asyncCalls };
+  const execution = options.execution ?? 'thread';
+  if (execution !== 'thread' && execution !== 'workers') {
+    throw new TypeError(`"execution" expected 'thread' or 'workers', got ${String(execution)}`);
+  }
+  const workers = options.workers ?? 2;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 16) {
+    throw new RangeError(`"workers" expected an integer from 1 to 16, got ${String(workers)}`);
+  }
+  return { module: options.module, token: options.token, pin: options.pin, sessions, asyncCalls, execution, workers };
 }
 
 function checkRef(ref: KeyRef): void {

@@ -2,7 +2,8 @@
 // served with the key directory by serve.mjs, the very entry `npm start` runs, on a free
 // loopback port, and driven through its UI in real Chromium. Alice registers with a synced PRF
 // passkey, Bob with a USB security key without PRF; Alice sends Bob a message and a file, Bob
-// reads them in his page and replies, Alice reads the reply. Alice then adds a second browser,
+// reads them in his page and replies, Alice reads the reply. Alice's wiped browser gets her keys
+// back from the passkey backup; she adds a second browser (a copy of her passkey, without PRF),
 // approves it (it reads her earlier messages), and revokes it: it cannot read what follows.
 // The directory's database and log never hold a plaintext.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -226,6 +227,22 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
     expect(await alice!.page.locator('[data-testid=sent]').count()).toBe(2);
   });
 
+  it('Alice wipes her browser and signs in with the same PRF passkey: her keys come back from the passkey backup, no other device needed', async () => {
+    const [alice] = pages as [TestPage];
+    // The same authenticator (same PRF) on an emptied browser: the recipe's stand-in for a synced passkey on a new device.
+    await alice.cdp.send('Storage.clearDataForOrigin', { origin: app!.url, storageTypes: 'all' });
+    await alice.page.reload();
+    await alice.page.fill('#signin-account', 'alice@example.org');
+    await alice.page.fill('#signin-device', 'new laptop');
+    await ok(alice, '#signin-button');
+    expect(await alice.page.locator('#banner').innerText()).toContain('restored from your passkey backup');
+    expect(await alice.page.getAttribute('[data-testid=mode]', 'data-mode')).toBe('prf');
+    expect((await receivedMessages(alice)).map((m) => m.text)).toEqual([secrets.reply]);
+    // The old laptop's keys are gone with the wipe; the account lists both devices.
+    expect(await alice.page.$$eval('[data-testid=device]', (ds) => ds.map((d) => d.getAttribute('data-device-name')))).toEqual(['laptop', 'new laptop']);
+    expect(await alice.page.locator('[data-testid=unreadable]').count()).toBe(0);
+  });
+
   it('Alice adds a second browser, approves it (it reads her earlier messages), then revokes it: it cannot read what follows', async () => {
     const [alice, bob] = pages as [TestPage, TestPage];
     const phone = await openApp(browser, app!.url, AUTHENTICATORS.passkeyWithPrf);
@@ -261,11 +278,12 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
       webauthn: { rpId: 'localhost', origins: [app!.url] },
     }).lookup('alice@example.org');
     expect(verified.state.revokedDevices.map((d) => d.id)).toEqual([phoneId]);
-    expect(verified.state.devices.map((d) => d.name)).toEqual(['laptop']);
+    expect(verified.state.devices.map((d) => d.name)).toEqual(['laptop', 'new laptop']);
 
     await send(bob, 'alice@example.org', secrets.afterRevocation);
     await ok(alice, '#refresh-button');
     expect((await receivedMessages(alice)).map((m) => m.text)).toEqual([secrets.reply, secrets.afterRevocation]);
+    await saveScreenshot(alice, 'web-chat-devices');
     // The phone's page, still open: it is told it was revoked, and the new message is unreadable there.
     expect(await act(phone, '#refresh-button')).toBe('E_KEY_REVOKED');
     expect(await receivedMessages(phone)).toEqual([{ from: 'bob@example.org', text: secrets.reply, file: null }]);

@@ -427,6 +427,11 @@ async function fanOut(from: Parameters<typeof encrypt>[1]['from']): Promise<Row[
 
 async function softHsm(keys: WebCryptoKeyBackend, from: Parameters<typeof encrypt>[1]['from']): Promise<Row> {
   const token = await createSoftHsmTestToken({ label: 'sigil-bench-envelope' });
+  // Interrupted, the bench still removes its token (the finally below covers errors).
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void token.remove().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const hsm = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
     try {
@@ -452,6 +457,7 @@ async function softHsm(keys: WebCryptoKeyBackend, from: Parameters<typeof encryp
       await hsm.close();
     }
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await token.remove();
   }
 }

@@ -22,6 +22,7 @@ import {
   type VirtualAuthenticatorOptions,
 } from '../support/browser.js';
 import { repoRoot } from '../support/page-bundle.js';
+import { createSoftHsmTestToken } from '../support/softhsm.js';
 
 const appDir = resolve(repoRoot, 'examples/web-chat');
 const serveEntry = join(appDir, 'serve.mjs');
@@ -52,8 +53,8 @@ async function buildApp(outDir: string): Promise<void> {
 }
 
 /** Starts `node examples/web-chat/serve.mjs` (npm start's entry) and waits for the URL it prints. */
-function startApp(args: string[]): Promise<RunningApp> {
-  const child = spawn(process.execPath, [serveEntry, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+function startApp(args: string[], env: Record<string, string> = {}): Promise<RunningApp> {
+  const child = spawn(process.execPath, [serveEntry, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
@@ -147,6 +148,20 @@ async function downloadedText(tp: TestPage, name: string): Promise<{ suggested: 
   return { suggested: download.suggestedFilename(), text: readFileSync(await download.path(), 'utf8') };
 }
 
+/** Vite's build of the app, made once for every test of this file (none of them changes it). */
+let built: string;
+let buildDir: string;
+
+beforeAll(async () => {
+  buildDir = mkdtempSync(join(tmpdir(), 'sigil-web-chat-build-'));
+  built = join(buildDir, 'dist');
+  await buildApp(built);
+});
+
+afterAll(() => {
+  rmSync(buildDir, { recursive: true, force: true });
+});
+
 describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
   let workDir: string;
   let app: RunningApp | undefined;
@@ -155,8 +170,7 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'sigil-web-chat-'));
-    await buildApp(join(workDir, 'dist'));
-    app = await startApp(['--port', '0', '--data-dir', join(workDir, 'data'), '--static', join(workDir, 'dist')]);
+    app = await startApp(['--port', '0', '--data-dir', join(workDir, 'data'), '--static', built]);
     browser = await launchChromium();
   });
 
@@ -310,9 +324,8 @@ describe("npm start's entry (examples/web-chat/serve.mjs)", () => {
   it('starts on loopback, prints the URL and the log key, serves the page with the key pinned and the directory, stops on SIGTERM, keeps its key', async () => {
     const workDir = mkdtempSync(join(tmpdir(), 'sigil-web-chat-start-'));
     try {
-      await buildApp(join(workDir, 'dist'));
       const dataDir = join(workDir, 'data');
-      const first = await startApp(['--port', '0', '--data-dir', dataDir, '--static', join(workDir, 'dist')]);
+      const first = await startApp(['--port', '0', '--data-dir', dataDir, '--static', built]);
       let firstVkey: string;
       try {
         firstVkey = first.vkey;
@@ -340,13 +353,41 @@ describe("npm start's entry (examples/web-chat/serve.mjs)", () => {
       expect(existsSync(join(dataDir, '.gitignore'))).toBe(true);
 
       // The data directory keeps the database and the log key: the same vkey after a restart.
-      const second = await startApp(['--port', '0', '--data-dir', dataDir, '--static', join(workDir, 'dist')]);
+      const second = await startApp(['--port', '0', '--data-dir', dataDir, '--static', built]);
       try {
         expect(second.vkey).toBe(firstVkey);
       } finally {
         expect(await stopApp(second)).toEqual({ code: 0, signal: null });
       }
     } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the log key in a PKCS#11 token when asked (SoftHSM): the same key after a restart, and no key file', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'sigil-web-chat-hsm-'));
+    const token = await createSoftHsmTestToken({ label: 'web-chat-log' });
+    try {
+      const dataDir = join(workDir, 'data');
+      const args = ['--port', '0', '--data-dir', dataDir, '--static', built, '--pkcs11-module', token.module, '--token', token.label];
+      const env = { ...token.env, SIGIL_PKCS11_PIN: token.pin };
+      const first = await startApp(args, env);
+      const vkey = first.vkey;
+      try {
+        expect(first.stdout()).toContain('on token web-chat-log');
+        expect(await (await fetch(`${first.url}/`)).text()).toContain(`content="${vkey}"`);
+      } finally {
+        expect(await stopApp(first)).toEqual({ code: 0, signal: null });
+      }
+      expect(existsSync(join(dataDir, 'directory.db.logkey'))).toBe(false);
+      const second = await startApp(args, env);
+      try {
+        expect(second.vkey).toBe(vkey);
+      } finally {
+        expect(await stopApp(second)).toEqual({ code: 0, signal: null });
+      }
+    } finally {
+      await token.remove();
       rmSync(workDir, { recursive: true, force: true });
     }
   });

@@ -193,6 +193,7 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
     const alice = await openApp(browser, url, AUTHENTICATORS.passkeyWithPrf);
     const bob = await openApp(browser, url, AUTHENTICATORS.securityKeyWithoutPrf);
     pages.push(alice, bob);
+    await saveScreenshot(alice, 'web-chat-signed-out');
 
     await register(alice, 'alice@example.org', 'Alice', 'laptop');
     expect(await alice.page.textContent('[data-testid=account]')).toBe('alice@example.org');
@@ -390,6 +391,16 @@ describe("npm start's entry (examples/web-chat/serve.mjs)", () => {
       await token.remove();
       rmSync(workDir, { recursive: true, force: true });
     }
+  });
+
+  it('the page bundle holds no Node-only module (the SDK resolved through its browser conditions)', () => {
+    const scripts = readdirSync(join(built, 'assets')).filter((f) => f.endsWith('.js'));
+    expect(scripts.length).toBeGreaterThan(0);
+    const code = scripts.map((f) => readFileSync(join(built, 'assets', f), 'utf8')).join('\n');
+    expect(code).not.toMatch(/(?:from\s*|import\s*\(\s*|require\s*\(\s*)["']node:/);
+    for (const nodeOnly of ['pkcs11js', 'better-sqlite3', 'hsm-adapter']) expect(code, nodeOnly).not.toContain(nodeOnly);
+    // Positive control: the SDK's WebAuthn ceremony is in the bundle.
+    expect(code).toContain('navigator.credentials');
   });
 
   it('refuses to start without a built page, with a message that says how to build it', async () => {

@@ -19,7 +19,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
 import type { Mechanism, Template } from 'pkcs11js';
-import { FAILED_WITHOUT_CKR, OP_SIGN, type WorkerBatch, type WorkerCall, type WorkerInit, type WorkerReply } from './worker-protocol.js';
+import { decodeCalls, encodeResults, FAILED_WITHOUT_CKR, OP_SIGN, type WorkerBatch, type WorkerCall, type WorkerInit, type WorkerReply } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -141,17 +141,9 @@ port.on('message', (message: WorkerBatch | 'close') => {
     return;
   }
   const results: (Uint8Array | number)[] = [];
-  const transfer: ArrayBuffer[] = [];
-  for (const call of message.calls) {
+  for (const call of decodeCalls(message.calls)) {
     try {
-      const out = run(call);
-      // A copy of its own per result, handed over (transferred) rather than cloned, so no
-      // derived secret stays behind in this thread.
-      const own = new Uint8Array(out.length);
-      own.set(out);
-      out.fill(0);
-      results.push(own);
-      transfer.push(own.buffer);
+      results.push(run(call));
     } catch (e) {
       const ckr = ckrOf(e);
       if (reconnectCodes.has(ckr) && failure === undefined) {
@@ -161,8 +153,11 @@ port.on('message', (message: WorkerBatch | 'close') => {
       results.push(ckr);
     }
   }
-  const reply: WorkerReply = { id: message.id, results };
-  port.postMessage(reply, transfer);
+  const reply: WorkerReply = { results: encodeResults(results) };
+  port.postMessage(reply);
+  // postMessage copied the outputs: no derived secret stays behind in this thread.
+  reply.results.fill(0);
+  for (const r of results) if (typeof r !== 'number') r.fill(0);
 });
 
 // Report whether the session could be opened; the main thread waits for this at open().

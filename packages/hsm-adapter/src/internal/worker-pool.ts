@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
 import { meaningOf } from './ckr.js';
-import { FAILED_WITHOUT_CKR, type WorkerBatch, type WorkerCall, type WorkerInit, type WorkerReady, type WorkerReply } from './worker-protocol.js';
+import { decodeResults, encodeCalls, FAILED_WITHOUT_CKR, type WorkerBatch, type WorkerCall, type WorkerInit, type WorkerReady, type WorkerReply } from './worker-protocol.js';
 
 /**
  * The failure of a call in a worker. With a CKR_* number it looks like a pkcs11js error
@@ -92,7 +92,6 @@ export class TokenWorkers {
   readonly #live: Int32Array;
   readonly #pending: Pending[] = [];
   #scheduled = false;
-  #nextId = 0;
   #inFlight = 0;
 
   private constructor(slots: Slot[], live: Int32Array) {
@@ -197,7 +196,7 @@ export class TokenWorkers {
     slot.batch = batch;
     this.#inFlight++;
     slot.worker.ref();
-    const message: WorkerBatch = { id: this.#nextId++, calls: batch.map((p) => p.call) };
+    const message: WorkerBatch = { calls: encodeCalls(batch.map((p) => p.call)) };
     slot.worker.postMessage(message);
   }
 
@@ -207,8 +206,10 @@ export class TokenWorkers {
     slot.batch = undefined;
     this.#inFlight--;
     slot.worker.unref();
+    const results = decodeResults(reply.results);
+    reply.results.fill(0); // outputs were copied out; derived secrets are not left in the batch buffer
     for (let i = 0; i < batch.length; i++) {
-      const r = reply.results[i];
+      const r = results[i];
       if (r instanceof Uint8Array) batch[i]!.resolve(r);
       else batch[i]!.reject(workerCallError(r ?? FAILED_WITHOUT_CKR));
     }

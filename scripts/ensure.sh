@@ -17,18 +17,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "sigil: installing Debian packages: ${missing[*]}" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "sigil: missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi
 
-# npm packages: reinstall from the lock file when node_modules is missing or stale.
+# npm packages: a clean install from the lock file when node_modules is missing; when the lock
+# file changed since the last install, an incremental install that keeps what is built (native
+# addons take a minute to rebuild, and a running process may be using them).
 stamp=node_modules/.sigil-installed
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+if [ ! -d node_modules ]; then
   echo "sigil: installing npm packages (native addons build from source; about a minute)" >&2
   npm ci --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "sigil: package-lock.json changed: updating npm packages" >&2
+  npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
 

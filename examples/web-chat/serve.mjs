@@ -23,6 +23,28 @@ import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { TransparencyLog, createDirectoryApp, jsonLogger, loadSoftwareLogKey, openPkcs11LogKey, openSqliteStore } from '@sigil/server';
 
+/** @typedef {import('@sigil/server').Logger} Logger */
+/** @typedef {import('@sigil/server').LoadedLogKey} LoadedLogKey */
+/** @typedef {import('@sigil/server').Pkcs11LogKeyOptions} Pkcs11LogKeyOptions */
+/** @typedef {Awaited<ReturnType<typeof openSqliteStore>>} Store */
+/** @typedef {(req: Request, env: import('@hono/node-server').HttpBindings | import('@hono/node-server').Http2Bindings) => Response | Promise<Response>} Dispatch */
+/**
+ * @typedef {object} WebChatOptions
+ * @property {number} [port] - 8787 by default; 0 picks a free port.
+ * @property {string} [dataDir] - SQLite database, log key and server log (./.sigil-data).
+ * @property {string | undefined} [staticDir] - Vite's build of the page (examples/web-chat/dist).
+ * @property {Pkcs11LogKeyOptions | undefined} [pkcs11] - keep the log key in a token instead of a file.
+ */
+/**
+ * @typedef {object} RunningWebChat
+ * @property {string} url - `http://localhost:PORT`: the page and the API.
+ * @property {number} port
+ * @property {string} vkey - the log's verifier key, pinned by the page.
+ * @property {string} dataDir
+ * @property {string} logFile
+ * @property {() => Promise<void>} close - stops listening, closes the store and the log key.
+ */
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_PORT = 8787;
 const PLACEHOLDER = '__SIGIL_LOG_KEY__';
@@ -43,18 +65,26 @@ const PAGE_HEADERS = secureHeaders({
   referrerPolicy: 'no-referrer',
 });
 
+/** @param {string} s */
 function escapeAttribute(s) {
   return s.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The data directory: private to this user, and ignored by git wherever it is. */
+/**
+ * The data directory: private to this user, and ignored by git wherever it is.
+ * @param {string} dir
+ */
 function prepareDataDir(dir) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ignore = join(dir, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, '# Written by examples/web-chat/serve.mjs: the directory database and its log key.\n*\n');
 }
 
-/** JSON lines into a file; warnings and errors also on stderr. */
+/**
+ * JSON lines into a file; warnings and errors also on stderr.
+ * @param {string} path
+ * @returns {{ logger: Logger, close: () => Promise<void> }}
+ */
 function fileLogger(path) {
   const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
   const toFile = jsonLogger((line) => stream.write(line));
@@ -66,17 +96,24 @@ function fileLogger(path) {
         if (level === 'warn' || level === 'error') toStderr.log(level, message, fields);
       },
     },
-    close: () => new Promise((done) => stream.end(done)),
+    close: () => new Promise((done) => stream.end(() => done(undefined))),
   };
 }
 
+/**
+ * @param {import('node:http').Server} server
+ * @param {number} port
+ * @param {string} host
+ * @returns {Promise<number>} the port it listens on
+ */
 function listen(server, port, host) {
   return new Promise((done, fail) => {
+    /** @param {Error} e */
     const onError = (e) => fail(e);
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
-      done(server.address().port);
+      done(/** @type {import('node:net').AddressInfo} */ (server.address()).port);
     });
   });
 }
@@ -84,12 +121,9 @@ function listen(server, port, host) {
 /**
  * Starts the web chat and the directory on loopback (127.0.0.1, and ::1 when the machine has it).
  *
- * @param {object} options
- * @param {number} [options.port] - 8787 by default; 0 picks a free port.
- * @param {string} [options.dataDir] - SQLite database, log key and server log (./.sigil-data).
- * @param {string} [options.staticDir] - Vite's build of the page (examples/web-chat/dist).
- * @param {{ module: string, token: string, pin: string, label: string }} [options.pkcs11] - keep the log key in a token.
- * @returns {Promise<{ url: string, port: number, vkey: string, dataDir: string, logFile: string, close(): Promise<void> }>}
+ * @param {WebChatOptions} [options]
+ * @returns {Promise<RunningWebChat>}
+ * @throws Error if the page is not built, the port is taken, or the log key cannot be loaded.
  */
 export async function startWebChat(options = {}) {
   const port = options.port ?? DEFAULT_PORT;
@@ -105,21 +139,25 @@ export async function startWebChat(options = {}) {
   const dbFile = join(dataDir, 'directory.db');
 
   // Listen first: the WebAuthn origin names the port, which is only known now when it is 0.
+  /** @type {Dispatch} */
   let dispatch = () => new Response('starting', { status: 503 });
   const listener = getRequestListener((req, env) => dispatch(req, env));
-  const servers = [createServer(listener)];
-  const actualPort = await listen(servers[0], port, '127.0.0.1');
+  const v4 = createServer(listener);
+  const servers = [v4];
+  const actualPort = await listen(v4, port, '127.0.0.1');
   try {
     const v6 = createServer(listener);
     await listen(v6, actualPort, '::1');
     servers.push(v6);
   } catch (e) {
     // No IPv6 loopback here (or the port is taken on it): 127.0.0.1 serves `localhost` alone.
-    logger.log('info', 'not listening on ::1', { error: e.code ?? String(e) });
+    logger.log('info', 'not listening on ::1', { error: /** @type {{ code?: string }} */ (e).code ?? String(e) });
   }
   const origin = `http://localhost:${actualPort}`;
 
+  /** @type {LoadedLogKey | undefined} */
   let logKey;
+  /** @type {Store | undefined} */
   let store;
   try {
     logKey = options.pkcs11 === undefined ? await loadSoftwareLogKey(`${dbFile}.logkey`, logger) : await openPkcs11LogKey(options.pkcs11, logger);
@@ -139,6 +177,7 @@ export async function startWebChat(options = {}) {
 
     const pages = new Hono();
     pages.use('*', PAGE_HEADERS);
+    /** @param {import('hono').Context} c */
     const index = (c) => {
       c.header('Cache-Control', 'no-store');
       return c.html(indexHtml);
@@ -158,6 +197,9 @@ export async function startWebChat(options = {}) {
     };
     logger.log('info', 'listening', { url: origin, db: dbFile, static: staticDir });
 
+    const openStore = store;
+    const openLogKey = logKey;
+    /** @type {Promise<void> | undefined} */
     let closing;
     return {
       url: origin,
@@ -171,15 +213,15 @@ export async function startWebChat(options = {}) {
             servers.map(
               (s) =>
                 new Promise((done) => {
-                  s.close(() => done());
+                  s.close(() => done(undefined));
                   s.closeIdleConnections();
                   // A tab holding a request open must not hold the shutdown: cut it after a moment.
                   setTimeout(() => s.closeAllConnections(), 1500).unref();
                 }),
             ),
           );
-          await store.close();
-          await logKey.close();
+          await openStore.close();
+          await openLogKey.close();
           logger.log('info', 'stopped', {});
           await closeLog();
         })()),
@@ -193,15 +235,20 @@ export async function startWebChat(options = {}) {
   }
 }
 
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail(message) {
   process.stderr.write(`web-chat: ${message}\n`);
   process.exit(2);
 }
 
+/** @param {string[]} argv */
 async function main(argv) {
-  let values;
+  let parsed;
   try {
-    ({ values } = parseArgs({
+    parsed = parseArgs({
       args: argv,
       options: {
         help: { type: 'boolean', short: 'h' },
@@ -212,10 +259,11 @@ async function main(argv) {
         token: { type: 'string' },
         'key-label': { type: 'string', default: 'sigil-log' },
       },
-    }));
+    });
   } catch (e) {
-    fail(e.message);
+    fail(e instanceof Error ? e.message : String(e));
   }
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(
       'Usage: npm start -- [--port 8787] [--data-dir ./.sigil-data] [--static DIR] [--pkcs11-module M --token T --key-label L]\n' +
@@ -225,6 +273,7 @@ async function main(argv) {
     return;
   }
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) fail(`--port expected 0..65535, got ${values.port}`);
+  /** @type {Pkcs11LogKeyOptions | undefined} */
   let pkcs11;
   if (values['pkcs11-module'] !== undefined) {
     const pin = process.env.SIGIL_PKCS11_PIN;
@@ -234,8 +283,10 @@ async function main(argv) {
   }
 
   // Signals first: a Ctrl-C during start-up stops the server as soon as it is up.
+  /** @type {RunningWebChat | undefined} */
   let running;
   let stopping = false;
+  /** @param {NodeJS.Signals} signal */
   const stop = (signal) => {
     if (stopping) {
       if (signal === 'SIGINT') process.exit(130); // a second Ctrl-C: do not wait
@@ -246,8 +297,8 @@ async function main(argv) {
     process.stdout.write('\nweb-chat: stopping\n');
     running.close().then(
       () => process.exit(0),
-      (e) => {
-        process.stderr.write(`web-chat: error while stopping: ${e?.message ?? e}\n`);
+      (/** @type {unknown} */ e) => {
+        process.stderr.write(`web-chat: error while stopping: ${e instanceof Error ? e.message : String(e)}\n`);
         process.exit(1);
       },
     );
@@ -276,8 +327,9 @@ async function main(argv) {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).catch((e) => {
-    const code = typeof e?.code === 'string' ? ` (${e.code})` : '';
+  main(process.argv.slice(2)).catch((/** @type {unknown} */ e) => {
+    const errorCode = /** @type {{ code?: unknown }} */ (e ?? {}).code;
+    const code = typeof errorCode === 'string' ? ` (${errorCode})` : '';
     process.stderr.write(`web-chat: ${e instanceof Error ? e.message : String(e)}${code}\n`);
     process.exit(1);
   });

@@ -14,7 +14,7 @@ function pinLogKey() {
   if (vkey !== undefined && !/^[\x21-\x7e]+$/.test(vkey)) throw new Error('SIGIL_LOG_KEY expected a vkey (printable ASCII, no spaces)');
   return {
     name: 'sigil-pin-log-key',
-    transformIndexHtml: (html) => (vkey === undefined || vkey === '' ? html : html.replace(PLACEHOLDER, vkey.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`))),
+    transformIndexHtml: (/** @type {string} */ html) => (vkey === undefined || vkey === '' ? html : html.replace(PLACEHOLDER, vkey.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`))),
   };
 }
 

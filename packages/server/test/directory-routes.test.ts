@@ -113,6 +113,21 @@ describe('accounts and statements', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   });
 
+  it('takes a later statement whatever Authorization header comes with it (expired, malformed)', async () => {
+    const a = await createServiceAccount(dir, 'svc');
+    const token = await serviceSession(dir, 'svc', a.backend, a.root);
+    dir.advance(16 * 60_000);
+    const keys = new WebCryptoKeyBackend();
+    const s = await keys.generateKeyPair({ usage: 'sign', label: 's' });
+    const g = await keys.generateKeyPair({ usage: 'agree', label: 'a' });
+    const cert = await signStatement(
+      { kind: 'device-certificate', ...chainAfter(a.state, a.root.id, a.state.time), device: { signingKey: s.publicKey, agreementKey: g.publicKey, name: 'x' } },
+      { backend: a.backend, ref: a.root },
+    );
+    expect((await postStatement(dir, cert, [], token)).status).toBe(200);
+    expect((await dir.call('GET', '/v1/mailbox', { token })).status).toBe(401); // the token did expire
+  });
+
   it('serves blobs only to a session of the account: 401 without, 403 foreign, 404 unknown hash', async () => {
     const a = await createServiceAccount(dir, 'svc-a');
     const b = await createServiceAccount(dir, 'svc-b');
@@ -190,6 +205,15 @@ describe('sessions', () => {
     }
     dir.advance(15 * 60_000);
     expect((await dir.call('GET', '/v1/mailbox', { token })).status).toBe(401);
+  });
+
+  it('deletes expired challenges and sessions as new ones are made (at most once a minute)', async () => {
+    const a = await createServiceAccount(dir, 'svc-a');
+    await serviceSession(dir, 'svc-a', a.backend, a.root); // a session, and a used challenge
+    expect((await dir.call('POST', '/v1/auth/service/challenge', { body: { accountId: 'svc-a' } })).status).toBe(200);
+    dir.advance(16 * 60_000); // the session and the open challenge have expired
+    expect((await dir.call('POST', '/v1/auth/webauthn/login/options', { body: {} })).status).toBe(200); // sweeps
+    expect(await dir.store.deleteExpired(dir.now())).toBe(0); // nothing left to delete
   });
 
   it('stores only SHA-256 of the token and logs neither token nor signature', async () => {

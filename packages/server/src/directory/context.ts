@@ -16,6 +16,8 @@ export interface DirectoryContext {
   /** Milliseconds since the epoch; the one clock for expiry decisions. */
   readonly now: () => number;
   readonly folds: AccountFolds;
+  /** Deletes expired challenges and sessions, at most once a minute (called where they are made). */
+  readonly sweep: () => Promise<void>;
   /** Caches of data that never changes (range hashes, account kinds, lookups per checkpoint size): safe with several processes. */
   readonly caches: {
     readonly rangeHashes: BoundedCache<Uint8Array>;

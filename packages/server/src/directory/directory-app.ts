@@ -18,6 +18,9 @@ import { mailboxRoutes } from './routes/mailbox-routes.js';
 import { serviceAuthRoutes } from './routes/service-auth-routes.js';
 import { webAuthnRoutes } from './routes/webauthn-routes.js';
 
+/** Expired challenges and sessions are deleted at most this often. */
+const SWEEP_INTERVAL_MS = 60_000;
+
 export interface DirectoryAppOptions {
   readonly store: Store;
   /** The transparency log over the same store, with its signing key. */
@@ -49,12 +52,21 @@ export interface DirectoryApp {
 export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
   const config = resolveDirectoryConfig(options.config);
   const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  let lastSweep = -Infinity;
   const context: DirectoryContext = {
+    sweep: async () => {
+      const t = now();
+      if (t - lastSweep < SWEEP_INTERVAL_MS) return;
+      lastSweep = t;
+      const removed = await options.store.deleteExpired(t);
+      if (removed > 0) logger.log('debug', 'expired challenges and sessions removed', { removed });
+    },
     store: options.store,
     log: options.log,
     config,
     logger,
-    now: options.now ?? Date.now,
+    now,
     folds: new AccountFolds(config.foldCacheSize, { rpId: config.rpId, origins: config.origins, requireUserVerification: true }),
     caches: {
       rangeHashes: new BoundedCache(config.proofCacheSize),

@@ -14,6 +14,7 @@ export interface IssuedSession {
 }
 
 export async function issueSession(ctx: DirectoryContext, accountId: string): Promise<IssuedSession> {
+  await ctx.sweep();
   const token = new Uint8Array(randomBytes(SESSION_TOKEN_BYTES));
   const expiresAt = ctx.now() + ctx.config.sessionTtlMs;
   await ctx.store.createSession(token, { accountId, expiresAt });

@@ -24,8 +24,11 @@ export interface SubmitStatementInput {
   readonly bytes: Uint8Array;
   /** The wrap blobs the statement commits to (user-key epochs only). */
   readonly blobs: readonly Uint8Array[];
-  /** Account of the request's session, if it has one. */
-  readonly sessionAccount: string | undefined;
+  /**
+   * Account of the request's session (undefined without one), asked only when a WebAuthn genesis
+   * needs it: other statements authenticate themselves, whatever header comes with them.
+   */
+  readonly sessionAccount: () => Promise<string | undefined>;
 }
 
 export interface SubmittedStatement {
@@ -130,8 +133,9 @@ async function checkGenesisAuthority(
     if (kind === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'Register the WebAuthn credential before publishing its genesis.');
     throw new ApiError(403, 'E_FORBIDDEN', 'A service account begins with a service-root genesis.');
   }
-  if (input.sessionAccount === undefined) throw new ApiError(401, 'E_UNAUTHORIZED', "A WebAuthn genesis needs the account's session.");
-  if (input.sessionAccount !== genesis.accountId) throw new ApiError(403, 'E_FORBIDDEN', 'The session belongs to another account.');
+  const session = await input.sessionAccount();
+  if (session === undefined) throw new ApiError(401, 'E_UNAUTHORIZED', "A WebAuthn genesis needs the account's session.");
+  if (session !== genesis.accountId) throw new ApiError(403, 'E_FORBIDDEN', 'The session belongs to another account.');
   if (signer.type !== 'webauthn') throw new ApiError(403, 'E_FORBIDDEN', 'A WebAuthn account begins with a genesis signed by its registered credential.');
   const credential = await ctx.store.getCredential(toB64u(signer.credentialId));
   if (credential === undefined || credential.accountId !== genesis.accountId || !sameBytes(cosePublicKeyToRaw(credential.publicKey), signer.publicKey)) {

@@ -43,7 +43,7 @@ export function accountRoutes(app: HttpApp, ctx: DirectoryContext): void {
       const result = await submitStatement(ctx, {
         bytes: statementB64,
         blobs: (blobs ?? []).map((b) => b.dataB64),
-        sessionAccount: await optionalSession(ctx, c),
+        sessionAccount: () => optionalSession(ctx, c),
       });
       return c.json({ leafIndex: result.leafIndex, checkpoint: result.checkpoint.note }, 200);
     },

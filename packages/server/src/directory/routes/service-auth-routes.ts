@@ -45,6 +45,7 @@ export function serviceAuthRoutes(app: HttpApp, ctx: DirectoryContext): void {
     async (c) => {
       const { accountId } = c.req.valid('json');
       if ((await store.getAccount(accountId)) === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'No account has this id.');
+      await ctx.sweep();
       const challenge = toB64u(randomBytes(32));
       const expiresAt = ctx.now() + ctx.config.serviceChallengeTtlMs;
       await store.putChallenge({ challenge, purpose: PURPOSE, accountId, expiresAt });

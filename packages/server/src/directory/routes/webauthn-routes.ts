@@ -66,6 +66,7 @@ export function webAuthnRoutes(app: HttpApp, ctx: DirectoryContext): void {
         authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
         timeout: config.webauthnChallengeTtlMs,
       });
+      await ctx.sweep();
       await store.putChallenge({ challenge: options.challenge, purpose: REGISTER, accountId, expiresAt: ctx.now() + config.webauthnChallengeTtlMs });
       return c.json({ options: options as unknown as Record<string, unknown> }, 200);
     },
@@ -149,6 +150,7 @@ export function webAuthnRoutes(app: HttpApp, ctx: DirectoryContext): void {
         timeout: config.webauthnChallengeTtlMs,
         ...(allowCredentials === undefined ? {} : { allowCredentials }),
       });
+      await ctx.sweep();
       await store.putChallenge({
         challenge: options.challenge,
         purpose: LOGIN,

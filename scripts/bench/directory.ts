@@ -194,10 +194,12 @@ async function main(): Promise<void> {
         const lookup = () => `/v1/accounts/acct-${rand(n)}@example.com`;
         // Interleaved: bare, lookups, bare at the fixed rate, lookups at the fixed rate.
         rows.push({ what: `bare Hono route (before ${n.toLocaleString('en-US')})`, r: await load(bare.url, () => '/bare') });
+        // The directory's app shell alone (request id, security headers, access log, body limit):
+        rows.push({ what: `GET /v1/health through the directory's app shell`, r: await load(server.url, () => '/v1/health') });
         rows.push({ what: `lookup, ${n.toLocaleString('en-US')} accounts (${sample.statements[0]!.inclusionB64.length}-hash proofs)`, r: await load(server.url, lookup) });
         rows.push({ what: `bare Hono route @ ${FIXED_RATE}/s`, r: await load(bare.url, () => '/bare', FIXED_RATE) });
         rows.push({ what: `lookup, ${n.toLocaleString('en-US')} accounts @ ${FIXED_RATE}/s`, r: await load(server.url, lookup, FIXED_RATE) });
-        for (const row of rows.slice(-4)) console.log(`  ${row.what}: ${row.r.requests.average.toFixed(0)} req/s, p50 ${row.r.latency.p50} ms, p99 ${row.r.latency.p99} ms`);
+        for (const row of rows.slice(-5)) console.log(`  ${row.what}: ${row.r.requests.average.toFixed(0)} req/s, p50 ${row.r.latency.p50} ms, p99 ${row.r.latency.p99} ms`);
       } finally {
         await stop(server.child);
       }
@@ -218,9 +220,8 @@ async function main(): Promise<void> {
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (let i = 0; i < rows.length; i++) {
     const { what, r } = rows[i]!;
-    const isLookup = what.startsWith('lookup');
     const fixed = what.includes('@');
-    const bareRow = isLookup && !fixed ? rows[i - 1] : undefined;
+    const bareRow = !fixed && !what.startsWith('bare') ? rows.slice(0, i).reverse().find((r) => r.what.startsWith('bare') && !r.what.includes('@')) : undefined;
     const ratio = bareRow === undefined ? '' : `${((100 * r.requests.average) / bareRow.r.requests.average).toFixed(0)}%`;
     console.log(`| ${what} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${r.latency.max} | ${ratio} |`);
   }

@@ -167,6 +167,8 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
   let app: RunningApp | undefined;
   let browser: Browser;
   const pages: TestPage[] = [];
+  /** A verifying client in Node, pinned to the log key the server printed. */
+  const verifier = () => new DirectoryClient({ url: app!.url, logPublicKey: app!.vkey, webauthn: { rpId: 'localhost', origins: [app!.url] } });
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'sigil-web-chat-'));
@@ -233,6 +235,22 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
     }
   });
 
+  it('a taken account id is a clear error in the page, and the account is unchanged', async () => {
+    const mallory = await openApp(browser, app!.url, AUTHENTICATORS.securityKeyWithoutPrf);
+    try {
+      await mallory.page.fill('#register-account', 'alice@example.org');
+      await mallory.page.fill('#register-name', 'Not Alice');
+      expect(await act(mallory, '#register-button')).toBe('E_DIRECTORY');
+      expect(await mallory.page.locator('#banner').innerText()).toContain('already taken');
+      expect(await mallory.page.locator('[data-testid=account]').isVisible()).toBe(false);
+    } finally {
+      await mallory.context.close();
+    }
+    const { state } = await verifier().lookup('alice@example.org');
+    expect(state.devices.map((d) => d.name)).toEqual(['laptop']);
+    expect(state.roots).toHaveLength(1);
+  });
+
   it('an unknown recipient is a clear error in the page, and nothing is sent', async () => {
     const [alice] = pages;
     await alice!.page.fill('#send-to', 'nobody@example.org');
@@ -287,11 +305,7 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
 
     await ok(alice, `[data-testid=device][data-device-id="${phoneId}"] [data-testid=revoke]`);
     expect(await alice.page.locator(`[data-testid=revoked-device][data-device-id="${phoneId}"]`).count()).toBe(1);
-    const verified = await new DirectoryClient({
-      url: app!.url,
-      logPublicKey: app!.vkey,
-      webauthn: { rpId: 'localhost', origins: [app!.url] },
-    }).lookup('alice@example.org');
+    const verified = await verifier().lookup('alice@example.org');
     expect(verified.state.revokedDevices.map((d) => d.id)).toEqual([phoneId]);
     expect(verified.state.devices.map((d) => d.name)).toEqual(['laptop', 'new laptop']);
 

@@ -6,6 +6,10 @@
 // back from the passkey backup; she adds a second browser (a copy of her passkey, without PRF),
 // approves it (it reads her earlier messages), and revokes it: it cannot read what follows.
 // The directory's database and log never hold a plaintext.
+//
+// The page bundles @sigil/sdk as a package consumer would, from its build (packages/sdk/dist,
+// through the package's browser export conditions): `npm test` builds it first (scripts/ensure.sh);
+// run `npx tsc -b` before running this file alone after changing the SDK.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

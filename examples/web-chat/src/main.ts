@@ -79,7 +79,7 @@ async function run(doing: string, status: string, action: () => Promise<void>): 
 const TOUCH = 'Follow your browser: touch your passkey or security key…';
 
 // ---------------------------------------------------------------------------------------------
-// Signed out: register, sign in, or add this browser to an account
+// Signed out: register, or sign in (which makes a browser new to the account one of its devices)
 
 function field(id: string, label: string, attrs: Record<string, string | boolean> = {}): HTMLElement {
   return h('label', { for: id }, h('span', {}, label), h('input', { id, name: id, autocomplete: 'off', spellcheck: 'false', ...attrs }));
@@ -163,10 +163,10 @@ async function register(): Promise<void> {
 async function signIn(): Promise<void> {
   await run('Signing in', TOUCH, async () => {
     const account = value('signin-account');
-    const me = await Sigil.signIn({ ...directoryOptions(), account: account === '' ? undefined : account, deviceName: value('signin-device'), onBackupError });
-    await signedIn(me);
-    if (me.userKeys === 'passkey-backup') showNotice('This browser is now a device of your account: your keys were restored from your passkey backup.');
-    if (me.userKeys === 'awaiting-approval') {
+    const result = await Sigil.signIn({ ...directoryOptions(), account: account === '' ? undefined : account, deviceName: value('signin-device'), onBackupError });
+    await signedIn(result);
+    if (result.userKeys === 'passkey-backup') showNotice('This browser is now a device of your account: your keys were restored from your passkey backup.');
+    if (result.userKeys === 'awaiting-approval') {
       showNotice('This browser is now a device of your account. Approve it on a device you already use (Devices, "Share keys with new devices") to read your messages here.');
     }
   });

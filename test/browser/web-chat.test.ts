@@ -77,9 +77,9 @@ function startApp(args: string[], env: Record<string, string> = {}): Promise<Run
   });
 }
 
-async function stopApp(app: RunningApp | undefined): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+async function stopApp(app: RunningApp | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
   if (app === undefined || app.child.exitCode !== null) return undefined;
-  app.child.kill('SIGTERM');
+  app.child.kill(signal);
   return app.exited;
 }
 
@@ -340,7 +340,7 @@ describe('examples/web-chat in Chromium, served by npm start\'s entry', () => {
 });
 
 describe("npm start's entry (examples/web-chat/serve.mjs)", () => {
-  it('starts on loopback, prints the URL and the log key, serves the page with the key pinned and the directory, stops on SIGTERM, keeps its key', async () => {
+  it('starts on loopback, prints the URL and the log key, serves the page with the key pinned and the directory, stops on SIGTERM or SIGINT, keeps its key', async () => {
     const workDir = mkdtempSync(join(tmpdir(), 'sigil-web-chat-start-'));
     try {
       const dataDir = join(workDir, 'data');
@@ -372,11 +372,12 @@ describe("npm start's entry (examples/web-chat/serve.mjs)", () => {
       expect(existsSync(join(dataDir, '.gitignore'))).toBe(true);
 
       // The data directory keeps the database and the log key: the same vkey after a restart.
+      // Ctrl-C (SIGINT) stops it as cleanly as SIGTERM.
       const second = await startApp(['--port', '0', '--data-dir', dataDir, '--static', built]);
       try {
         expect(second.vkey).toBe(firstVkey);
       } finally {
-        expect(await stopApp(second)).toEqual({ code: 0, signal: null });
+        expect(await stopApp(second, 'SIGINT')).toEqual({ code: 0, signal: null });
       }
     } finally {
       rmSync(workDir, { recursive: true, force: true });

@@ -3,8 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure.sh
-echo "sigil: type-checking tests" >&2
+echo "sigil: type-checking tests and examples" >&2
 npx --no-install tsc -p tsconfig.test.json
+npx --no-install tsc -p examples/web-chat/tsconfig.json
+npx --no-install tsc -p examples/web-chat/tsconfig.node.json
 mkdir -p test-output
 status=0
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest.json "$@" || status=$?

@@ -9,6 +9,7 @@
 // overhead of a few microseconds per call (scripts/bench/key-backends.mjs holds it under 10%
 // of a raw pkcs11js loop). graphene would add a layer between Sigil and each of these.
 import { createHash, randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import pkcs11js from 'pkcs11js';
 import type { Mechanism } from 'pkcs11js';
 import { checkGenerateOptions, checkP256PublicKey, keyIdOf } from '@sigil/sdk';
@@ -61,7 +62,10 @@ export interface Pkcs11KeyBackendOptions {
    * measurements behind the default.
    */
   readonly execution?: 'thread' | 'workers' | undefined;
-  /** Worker threads for `execution: 'workers'` (1 to 16; default 2). */
+  /**
+   * Worker threads for `execution: 'workers'` (1 to 16; default: one fewer than the cores,
+   * at least 1). The calling thread takes a share of every batch itself, so it counts as one.
+   */
   readonly workers?: number | undefined;
 }
 
@@ -975,7 +979,7 @@ function checkOpenOptions(options: Pkcs11KeyBackendOptions): ResolvedOptions {
   if (execution !== 'thread' && execution !== 'workers') {
     throw new TypeError(`"execution" expected 'thread' or 'workers', got ${String(execution)}`);
   }
-  const workers = options.workers ?? 2;
+  const workers = options.workers ?? Math.min(16, Math.max(1, availableParallelism() - 1));
   if (!Number.isInteger(workers) || workers < 1 || workers > 16) {
     throw new RangeError(`"workers" expected an integer from 1 to 16, got ${String(workers)}`);
   }

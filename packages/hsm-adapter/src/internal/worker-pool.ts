@@ -172,23 +172,26 @@ export class TokenWorkers {
     this.#scheduled = false;
     const pending = this.#pending;
     if (pending.length === 0) return;
+    // Calls that come while every worker is out wait for the first to come back (#settle
+    // flushes): running them here instead would leave that worker idle until this thread
+    // next reads its messages, and this thread ends up doing most of the work.
     const idle = this.#slots.filter((s) => s.batch === undefined);
-    if ((pending.length === 1 && this.#inFlight === 0) || this.#slots.length === 0) {
-      for (const p of pending.splice(0)) {
-        try {
-          p.resolve(p.inline());
-        } catch (e) {
-          p.reject(e);
-        }
-      }
-      return;
-    }
-    // Split what is waiting evenly over the idle workers; if none is idle, it goes with the
-    // next batch, when a reply frees a worker.
-    const share = Math.ceil(pending.length / Math.max(idle.length, 1));
+    if (idle.length === 0 && this.#inFlight > 0) return;
+    // This thread and each idle worker take an equal share; the workers' go out first, so
+    // they run while this thread runs its own. A lone call is this thread's share. Why this
+    // thread works too: it is awake for the callers anyway, and leaving it idle would mean
+    // three busy threads on two cores, or a message for every call.
+    const share = Math.ceil(pending.length / (idle.length + 1));
     for (const slot of idle) {
-      if (pending.length === 0) break;
-      this.#send(slot, pending.splice(0, share));
+      if (pending.length <= share) break;
+      this.#send(slot, pending.splice(pending.length - share, share));
+    }
+    for (const p of pending.splice(0)) {
+      try {
+        p.resolve(p.inline());
+      } catch (e) {
+        p.reject(e);
+      }
     }
   }
 

@@ -6,7 +6,6 @@ import {
   DirectoryClient,
   MemoryClientStateStore,
   Sigil,
-  SigilError,
   chainAfter,
   compareCheckpoints,
   encrypt,
@@ -15,19 +14,7 @@ import {
 } from '@sigil/sdk';
 import { FileClientStateStore } from '@sigil/sdk/node';
 import { FakeDirectory, newDeviceKeys, newRoot } from './support/lying-directory.js';
-
-const text = (s: string) => new TextEncoder().encode(s);
-const str = (b: Uint8Array) => new TextDecoder().decode(b);
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    if (SigilError.is(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { codeOf, str, text } from './support/codes.js';
 
 async function setup() {
   const dir = await FakeDirectory.create();

@@ -21,7 +21,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DirectoryClient,
   Sigil,
-  SigilError,
   WebCryptoKeyBackend,
   keyIdOf,
   logVerifierKey,
@@ -34,6 +33,7 @@ import {
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
 import { SoftWebAuthn } from './support/soft-webauthn.js';
+import { codeOf, str, text } from './support/codes.js';
 
 // Test-only capture of every key pair node:crypto generates in this process (the soft
 // authenticator's private key has no other way out).
@@ -56,19 +56,6 @@ const webauthn = { rpId: RP_ID, origins: [ORIGIN] };
 const ALICE = 'alice-svc@example.test';
 const BOB = 'bob-svc@example.test';
 const CAROL = 'carol@example.test';
-
-const text = (s: string) => new TextEncoder().encode(s);
-const str = (b: Uint8Array) => new TextDecoder().decode(b);
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    if (SigilError.is(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 let work: string;
 let token: SoftHsmTestToken;

@@ -2,15 +2,15 @@
 // SQLite, in process), its answers tampered with in transit (lyingFetch), and a real fork: two
 // real directories sharing one log key and growing different histories.
 import { describe, expect, it } from 'vitest';
-import { DirectoryClient, Sigil, SigilError, WebCryptoKeyBackend, compareCheckpoints, decodeSignedStatement, type KeyBackend, type KeyRef } from '@sigil/sdk';
+import { DirectoryClient, Sigil, WebCryptoKeyBackend, compareCheckpoints, decodeSignedStatement, type KeyBackend, type KeyRef } from '@sigil/sdk';
 import { SqliteStore, TransparencyLog, createDirectoryApp } from '@sigil/server';
 import { lyingFetch, newDeviceKeys, newRoot } from './support/lying-directory.js';
+import { codeOf, text } from './support/codes.js';
 
 const URL_BASE = 'http://directory.test';
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const CAROL = 'carol@example.test';
-const text = (s: string) => new TextEncoder().encode(s);
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
 interface AccountAnswer {
@@ -18,16 +18,6 @@ interface AccountAnswer {
   kind: string;
   checkpoint: string;
   statements: { leafIndex: number; statementB64: string; inclusionB64: string[] }[];
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    if (SigilError.is(e)) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 async function realDirectory(signer?: { backend: KeyBackend; key: KeyRef }) {

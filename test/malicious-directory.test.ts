@@ -6,7 +6,6 @@ import {
   DirectoryClient,
   MemoryClientStateStore,
   Sigil,
-  SigilError,
   chainAfter,
   compareCheckpoints,
   createUserKeyEpoch,
@@ -17,19 +16,9 @@ import {
   type AccountState,
 } from '@sigil/sdk';
 import { FakeDirectory, newDeviceKeys, newRoot } from './support/lying-directory.js';
+import { codeOf, text } from './support/codes.js';
 
-const text = (s: string) => new TextEncoder().encode(s);
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    if (SigilError.is(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 interface AccountAnswer {
   accountId: string;

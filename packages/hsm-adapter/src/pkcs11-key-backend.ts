@@ -53,13 +53,14 @@ export interface Pkcs11KeyBackendOptions {
   readonly asyncCalls?: boolean | undefined;
   /**
    * Where `sign` and `deriveSharedSecret` run. `'thread'` (default): on the calling thread,
-   * as set by `asyncCalls`. `'workers'`: a call made while no other is pending still runs on
-   * the calling thread (sync), but calls made concurrently are collected for one turn of the
-   * event loop and sent in batches to worker threads, each with a session of its own and the
-   * sync pkcs11js calls, so a token that does part of each call outside its locks can use
-   * more than one core. Keys, usage and policy are checked on the calling thread first;
-   * errors, reconnection and `close()` behave as in `'thread'`. See the README for the
-   * measurements behind the default.
+   * as set by `asyncCalls`. `'workers'` (opt-in): a call made while no other is pending still
+   * runs on the calling thread (sync), but calls made concurrently are collected for one turn
+   * of the event loop and shared, in batches, between the calling thread and worker threads
+   * that each hold a session of their own and make the sync pkcs11js calls, so that a token
+   * that does most of each call outside its locks (SoftHSM) can use more than one core. Keys,
+   * usage and policy are checked on the calling thread first; errors, reconnection and
+   * `close()` behave as in `'thread'`. It is not the default because its gain has not been
+   * measured on two free cores yet (scripts/bench/key-backends.mjs prints both modes).
    */
   readonly execution?: 'thread' | 'workers' | undefined;
   /**

@@ -1,12 +1,12 @@
 // The main-thread side of `execution: 'workers'`: token workers (token-worker.ts), each with a
 // session of its own, and a batching dispatcher in front of them.
 //
-// Why batching: a call costs ~30–60 µs on SoftHSM and a postMessage round trip costs about as
-// much, so one message per call loses what the second thread gains (measured: 23.7k/s against
-// 33.9k/s sync). So calls made in the same turn of the event loop wait for the end of that
-// turn and go out together, one message per worker per batch, one reply per batch.
-// Why the inline path: a call that is alone (nothing else pending, no batch out) gains nothing
-// from a thread, so it runs at once on the calling thread with the caller's own session.
+// Why batching: an ECDSA sign costs ~40 µs on SoftHSM and a postMessage round trip costs
+// about as much, so one message per call loses what the second thread gains (measured:
+// 23.7k/s against 33.9k/s sync). So calls made in the same turn of the event loop are taken
+// together and split between this thread and the idle workers: one message per worker per
+// batch, one reply per batch. A call that is alone (nothing else pending, no batch out) gains
+// nothing from a thread and runs at once here, with the caller's own session.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -138,8 +138,8 @@ export class TokenWorkers {
   }
 
   /**
-   * Runs `call` in a worker, or `inline()` on this thread if nothing else is waiting or out.
-   * Rejects with a {@link workerCallError} (or whatever `inline` threw).
+   * Runs `call` in a worker, or `inline()` on this thread (a lone call, or this thread's
+   * share of a batch). Rejects with a {@link workerCallError} (or whatever `inline` threw).
    */
   run(call: WorkerCall, inline: () => Uint8Array): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {

@@ -7,8 +7,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend, chainAfter, signStatement, type KeyRef } from '@sigil/sdk';
+import { SqliteStore, TransparencyLog, createDirectoryApp, type Store } from '@sigil/server';
 import {
   addDevice,
+  b64u,
   createServiceAccount,
   makeDirectory,
   nextEpoch,
@@ -178,5 +180,35 @@ describe('invalid statements are refused and nothing is written', () => {
     const results = await Promise.all([postStatement(dir, x!), postStatement(dir, y!)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 422]);
     expect(await dir.store.treeSize()).toBe(2);
+  });
+
+  it('two server processes on one database fold the same head: one successor lands, the other is 409 E_CONFLICT, nothing written', async () => {
+    const a = await createServiceAccount(dir, 'svc');
+    const [x, y] = await Promise.all([deviceCert(a), deviceCert(a)]);
+    // Process B: its own connection to the file. Its read of the account's history is held at the
+    // head both processes saw, as when B folds while A's append commits.
+    const storeB = new SqliteStore(file);
+    const seen = await storeB.listStatements('svc');
+    const viewB = new Proxy(storeB, {
+      get(target, p) {
+        if (p === 'listStatements') return async () => seen;
+        const v: unknown = Reflect.get(target, p, target);
+        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Store;
+    const backend = new WebCryptoKeyBackend();
+    const log = new TransparencyLog(viewB, { origin: 'b.test/log', signer: { backend, key: await backend.generateKeyPair({ usage: 'sign', label: 'b' }) } });
+    const b = createDirectoryApp({ store: viewB, log });
+    try {
+      expect((await postStatement(dir, x!)).status).toBe(200);
+      const before = snapshot();
+      const res = await b.app.request('/v1/statements', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ statementB64: b64u(y!) }) });
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('E_CONFLICT');
+      expect(snapshot()).toEqual(before);
+      expect((await dir.store.listStatements('svc')).map((s) => s.bytes)).toEqual([a.statements[0], x]);
+    } finally {
+      await storeB.close();
+    }
   });
 });

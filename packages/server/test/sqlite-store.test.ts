@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { SigilError } from '@sigil/sdk';
-import { SqliteStore, openSqliteStore } from '@sigil/server';
+import { STATEMENT_LIMITS, SigilError, encodeSignedStatement } from '@sigil/sdk';
+import { DEFAULT_STORE_LIMITS, SqliteStore, openSqliteStore } from '@sigil/server';
 import { describeStoreContract } from './store-contract.js';
 
 function tempDir(): string {
@@ -57,6 +57,54 @@ describe('SqliteStore specifics', () => {
         error = e;
       }
       expect(SigilError.is(error, 'E_UNSUPPORTED_VERSION')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('takes the largest signed statement the sdk encodes by default, and refuses one byte more', async () => {
+    const proof = { type: 'webauthn', authenticatorData: new Uint8Array(1024), clientDataJSON: new Uint8Array(4096), signature: new Uint8Array(72) } as const;
+    const largest = encodeSignedStatement(new Uint8Array(STATEMENT_LIMITS.maxStatementBytes), proof);
+    expect(() => encodeSignedStatement(new Uint8Array(STATEMENT_LIMITS.maxStatementBytes + 1), proof)).toThrow(RangeError);
+    expect(() => encodeSignedStatement(new Uint8Array(8), { ...proof, clientDataJSON: new Uint8Array(4097) })).toThrow(RangeError);
+    expect(() => encodeSignedStatement(new Uint8Array(8), { ...proof, authenticatorData: new Uint8Array(1025) })).toThrow(RangeError);
+    expect(() => encodeSignedStatement(new Uint8Array(8), { ...proof, signature: new Uint8Array(73) })).toThrow(RangeError);
+    expect(DEFAULT_STORE_LIMITS.maxStatementBytes).toBe(largest.length);
+    const store = await openSqliteStore(':memory:');
+    try {
+      await store.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+      expect((await store.appendStatement({ accountId: 'alice', kind: 'k', bytes: largest, now: 1 })).leafIndex).toBe(0);
+      const over = new Uint8Array(largest.length + 1);
+      await expect(store.appendStatement({ accountId: 'alice', kind: 'k', bytes: over, now: 1 })).rejects.toMatchObject({ code: 'E_LIMIT' });
+    } finally {
+      await store.close();
+    }
+  });
+  it('lands exactly one of two successors of one head raced through two connections (two processes on one file)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'sigil.db');
+    try {
+      const a = await openSqliteStore(file);
+      const b = await openSqliteStore(file);
+      await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+      const head = await a.appendNextStatement({ accountId: 'alice', kind: 'genesis', bytes: Uint8Array.of(0), now: 1, previousLeafIndex: null });
+      for (let round = 0; round < 10; round++) {
+        // Both read the same head, as two server processes folding the account would.
+        const last = (await b.listStatements('alice')).at(-1)!.leafIndex;
+        const blob = (n: number) => [{ name: `wrap-${round}-${n}`, bytes: Uint8Array.of(n) }];
+        const [x, y] = await Promise.all([
+          a.appendNextStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(1, round), now: 2, previousLeafIndex: last, blobs: blob(1) }),
+          b.appendNextStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(2, round), now: 2, previousLeafIndex: last, blobs: blob(2) }),
+        ]);
+        expect([x, y].filter((r) => r !== undefined)).toHaveLength(1);
+        const loser = x === undefined ? 1 : 2;
+        expect(await a.getBlob('alice', `wrap-${round}-${loser}`)).toBeUndefined();
+        expect(await b.getBlob('alice', `wrap-${round}-${3 - loser}`)).toBeDefined();
+      }
+      expect(head?.leafIndex).toBe(0);
+      expect(await a.treeSize()).toBe(11);
+      expect((await b.listStatements('alice')).map((s) => s.leafIndex)).toEqual(Array.from({ length: 11 }, (_, i) => i));
+      await a.close();
+      await b.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -129,6 +129,46 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       });
     });
 
+    describe('one append per account head (appendNextStatement)', () => {
+      const next = (accountId: string, previousLeafIndex: number | null, b: number, blobs?: { name: string; bytes: Uint8Array }[]) =>
+        store.appendNextStatement({ accountId, kind: 'k', bytes: Uint8Array.of(b), now: 3, previousLeafIndex, blobs });
+      it('appends after the head the caller saw, with its blobs', async () => {
+        const g = await next('alice', null, 1, [{ name: 'w1', bytes: Uint8Array.of(7, 7) }]);
+        expect(g?.leafIndex).toBe(0);
+        expect((await store.getBlob('alice', 'w1'))?.bytes).toEqual(Uint8Array.of(7, 7));
+        await store.appendStatement({ accountId: 'bob', kind: 'k', bytes: Uint8Array.of(2), now: 1 });
+        expect((await next('alice', 0, 3))?.leafIndex).toBe(2);
+        expect((await next('bob', 1, 4))?.leafIndex).toBe(3);
+        expect((await store.listStatements('alice')).map((s) => s.leafIndex)).toEqual([0, 2]);
+      });
+      it('refuses a stale head as a conflict (undefined), writing nothing: no statement, leaf or blob', async () => {
+        expect((await next('alice', null, 1))?.leafIndex).toBe(0);
+        expect(await next('alice', null, 2, [{ name: 'w2', bytes: Uint8Array.of(1) }])).toBeUndefined(); // a second genesis
+        expect((await next('alice', 0, 3))?.leafIndex).toBe(1);
+        expect(await next('alice', 0, 4, [{ name: 'w4', bytes: Uint8Array.of(1) }])).toBeUndefined(); // a second successor of leaf 0
+        expect(await next('alice', 5, 5)).toBeUndefined(); // a head that never was
+        expect(await store.treeSize()).toBe(2);
+        expect(await store.getBlob('alice', 'w2')).toBeUndefined();
+        expect(await store.getBlob('alice', 'w4')).toBeUndefined();
+        expect((await store.listStatements('alice')).map((s) => s.bytes[0])).toEqual([1, 3]);
+      });
+      it('lets exactly one of several concurrent successors of one head land', async () => {
+        await next('alice', null, 0);
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => next('alice', 0, 10 + i)));
+        expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+        expect(await store.treeSize()).toBe(2);
+      });
+      it('refuses unknown accounts, oversize statements and blobs, and misuse', async () => {
+        expect(await codeOf(next('carol', null, 1))).toBe('E_UNKNOWN_ACCOUNT');
+        const big = new Uint8Array(store.limits.maxStatementBytes + 1);
+        expect(await codeOf(store.appendNextStatement({ accountId: 'alice', kind: 'k', bytes: big, now: 1, previousLeafIndex: null }))).toBe('E_LIMIT');
+        expect(await codeOf(next('alice', null, 1, [{ name: 'w', bytes: new Uint8Array(store.limits.maxBlobBytes + 1) }]))).toBe('E_LIMIT');
+        expect(await codeOf(next('alice', -1, 1))).toBe('RangeError');
+        expect(await store.treeSize()).toBe(0);
+        expect(await store.getBlob('alice', 'w')).toBeUndefined();
+      });
+    });
+
     describe('checkpoints', () => {
       it('keeps the first checkpoint of each size and returns the latest', async () => {
         expect(await store.latestCheckpoint()).toBeUndefined();

@@ -4,6 +4,7 @@
 import { z } from '@hono/zod-openapi';
 import { STATEMENT_LIMITS, USER_KEY_WRAP_LENGTH } from '@sigil/sdk';
 import { b64uBytes } from './b64.js';
+import { MAX_SIGNED_STATEMENT_BYTES } from '../store/store.js';
 
 /** Account ids as statements carry them: 1..128 visible ASCII characters (docs/STATEMENTS.md §3.1). */
 export const AccountId = z
@@ -56,14 +57,12 @@ export const AccountResponse = z
   })
   .openapi('Account');
 
-/** Signed statement: u32 length + statement (<= 64 KiB) + proof (<= about 5 KiB). */
-const MAX_SIGNED_STATEMENT = 4 + STATEMENT_LIMITS.maxStatementBytes + 1 + 2 + 1024 + 2 + 4096 + 1 + 72;
 /** A statement commits to at most 1024 device wraps plus one chain link. */
 const MAX_BLOBS = STATEMENT_LIMITS.maxEpochWraps + 1;
 
 export const StatementRequest = z
   .object({
-    statementB64: b64uBytes(1, MAX_SIGNED_STATEMENT, 'signed statement (docs/STATEMENTS.md §6)'),
+    statementB64: b64uBytes(1, MAX_SIGNED_STATEMENT_BYTES, 'signed statement (docs/STATEMENTS.md §6)'),
     blobs: z
       .array(z.object({ dataB64: b64uBytes(1, 4 * USER_KEY_WRAP_LENGTH, 'a wrap blob the statement commits to by SHA-256') }))
       .max(MAX_BLOBS)

@@ -47,9 +47,9 @@ function refused(e: unknown): never {
   throw e;
 }
 
-// One submission per account at a time in this process: two valid successors of the same head
-// must not both be appended. (Across processes sharing one store, the store would have to
-// compare-and-append; the embedded SQLite deployment runs one process.)
+// One submission per account at a time in this process, so that concurrent requests for one
+// account fold in turn instead of failing. Across processes sharing one store, the store's
+// compare-and-append (Store.appendNextStatement) is what keeps one successor per head.
 const queues = new Map<string, Promise<unknown>>();
 function serialised<T>(key: string, run: () => Promise<T>): Promise<T> {
   const before = queues.get(key) ?? Promise.resolve();
@@ -68,7 +68,8 @@ function serialised<T>(key: string, run: () => Promise<T>): Promise<T> {
  * @throws ApiError 422 (the SigilError code) for an invalid statement or blobs, 404
  *   `E_UNKNOWN_ACCOUNT` for a WebAuthn genesis of an unregistered account, 401/403 for a WebAuthn
  *   genesis without the account's session or naming another credential, 409 `E_CONFLICT` when a
- *   new service account's id was taken meanwhile, 413 `E_LIMIT` over the store's limits.
+ *   new service account's id was taken meanwhile or another statement was appended to the account
+ *   since its history was read (nothing written), 413 `E_LIMIT` over the store's limits.
  */
 export async function submitStatement(ctx: DirectoryContext, input: SubmitStatementInput): Promise<SubmittedStatement> {
   if (input.bytes.length > ctx.store.limits.maxStatementBytes) {
@@ -105,10 +106,18 @@ async function submitLocked(ctx: DirectoryContext, input: SubmitStatementInput, 
   if (account === undefined && !(await store.createAccount({ id: s.accountId, kind: 'service', createdAt: now }))) {
     throw new ApiError(409, 'E_CONFLICT', 'The account was created by another request.');
   }
-  for (const [i, blob] of input.blobs.entries()) {
-    await store.putBlob({ ownerId: s.accountId, name: names[i] as string, bytes: blob, updatedAt: now });
+  // Blobs, statement and leaf in one transaction, only if the head is still the one folded above.
+  const record = await store.appendNextStatement({
+    accountId: s.accountId,
+    kind: s.kind,
+    bytes: input.bytes,
+    now,
+    previousLeafIndex: stored.at(-1)?.leafIndex ?? null,
+    blobs: input.blobs.map((bytes, i) => ({ name: names[i] as string, bytes })),
+  });
+  if (record === undefined) {
+    throw new ApiError(409, 'E_CONFLICT', 'Another statement was appended to this account meanwhile: fetch the account and try again.');
   }
-  const record = await store.appendStatement({ accountId: s.accountId, kind: s.kind, bytes: input.bytes, now });
   folds.remember(s.accountId, stored.length + 1, record.leafIndex, next);
   ctx.logger.log('info', 'statement accepted', { account: s.accountId, kind: s.kind, seq: s.seq, leafIndex: record.leafIndex });
   return { leafIndex: record.leafIndex, checkpoint: await latestCheckpoint(ctx) };

@@ -22,6 +22,7 @@ import {
   type ListStatementsOptions,
   type MailboxMessage,
   type NewStatement,
+  type NextStatement,
   type NodeKey,
   type SessionRecord,
   type StatementRecord,
@@ -107,6 +108,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #q: Record<string, Database.Statement>;
   readonly #append: (s: NewStatement, bytes: Uint8Array) => number;
+  readonly #appendNext: (s: NextStatement, bytes: Uint8Array) => number | undefined;
   readonly #readNodes: (keys: readonly NodeKey[]) => Uint8Array[];
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
@@ -133,6 +135,7 @@ export class SqliteStore implements Store {
       treeSize: q('SELECT coalesce(max(idx) + 1, 0) AS n FROM log_nodes WHERE level = 0'),
       insertStatement: q('INSERT INTO statements (leaf_index, account_id, kind, bytes, created_at) VALUES (?, ?, ?, ?, ?)'),
       getStatement: q('SELECT * FROM statements WHERE leaf_index = ?'),
+      lastLeafOf: q('SELECT max(leaf_index) AS last FROM statements WHERE account_id = ?'),
       listStatements: q(
         'SELECT * FROM statements WHERE account_id = ? AND leaf_index > ? AND (? IS NULL OR kind = ?) ORDER BY leaf_index LIMIT ?',
       ),
@@ -170,15 +173,28 @@ export class SqliteStore implements Store {
       return r.hash as Buffer;
     };
     // Statement, leaf and completed nodes: one IMMEDIATE transaction (see the module comment).
-    const append = db.transaction((s: NewStatement, bytes: Uint8Array): number => {
-      if (Q.getAccount!.get(s.accountId) === undefined) unknownAccount(s.accountId);
+    const appendLeaf = (s: NewStatement, bytes: Uint8Array): number => {
       const index = (Q.treeSize!.get() as { n: number }).n;
       Q.insertStatement!.run(index, s.accountId, s.kind, buf(bytes), s.now);
       const siblings = appendSiblingKeys(index).map(getNode);
       for (const node of appendNodes(index, leafHash(bytes), siblings)) Q.insertNode!.run(node.level, node.index, buf(node.hash));
       return index;
+    };
+    const append = db.transaction((s: NewStatement, bytes: Uint8Array): number => {
+      if (Q.getAccount!.get(s.accountId) === undefined) unknownAccount(s.accountId);
+      return appendLeaf(s, bytes);
     });
     this.#append = (s, bytes) => append.immediate(s, bytes);
+    // The head is read under the write lock (IMMEDIATE), so no other connection can append to the
+    // account between this check and the insert.
+    const appendNext = db.transaction((s: NextStatement, bytes: Uint8Array): number | undefined => {
+      if (Q.getAccount!.get(s.accountId) === undefined) unknownAccount(s.accountId);
+      const last = (Q.lastLeafOf!.get(s.accountId) as { last: number | null }).last;
+      if (last !== s.previousLeafIndex) return undefined;
+      for (const b of s.blobs ?? []) Q.putBlob!.run(s.accountId, b.name, buf(b.bytes), s.now);
+      return appendLeaf(s, bytes);
+    });
+    this.#appendNext = (s, bytes) => appendNext.immediate(s, bytes);
     const readNodes = db.transaction((keys: readonly NodeKey[]) => keys.map((k) => new Uint8Array(getNode(k))));
     this.#readNodes = (keys) => readNodes.deferred(keys);
   }
@@ -205,6 +221,23 @@ export class SqliteStore implements Store {
     const copy = new Uint8Array(bytes);
     const leafIndex = this.#append({ accountId, kind, bytes: copy, now }, copy);
     return { leafIndex, accountId, kind, bytes: new Uint8Array(copy), createdAt: now };
+  }
+
+  async appendNextStatement(statement: NextStatement): Promise<StatementRecord | undefined> {
+    const { accountId, kind, bytes, now, previousLeafIndex } = statement;
+    checkString('accountId', accountId, ID_MAX);
+    checkString('kind', kind, KIND_MAX);
+    checkBytes('statement', bytes, this.limits.maxStatementBytes);
+    checkInteger('now', now);
+    if (previousLeafIndex !== null) checkInteger('previousLeafIndex', previousLeafIndex);
+    const blobs = (statement.blobs ?? []).map((b, i) => {
+      checkString(`blobs[${i}].name`, b.name, ID_MAX);
+      checkBytes('blob', b.bytes, this.limits.maxBlobBytes);
+      return { name: b.name, bytes: new Uint8Array(b.bytes) };
+    });
+    const copy = new Uint8Array(bytes);
+    const leafIndex = this.#appendNext({ accountId, kind, bytes: copy, now, previousLeafIndex, blobs }, copy);
+    return leafIndex === undefined ? undefined : { leafIndex, accountId, kind, bytes: new Uint8Array(copy), createdAt: now };
   }
 
   async getStatement(leafIndex: number): Promise<StatementRecord | undefined> {

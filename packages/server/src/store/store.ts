@@ -23,8 +23,14 @@
  *   decided by the server's clock in one place and is testable.
  * - Conflicts (an id that exists) are results (`false`), not exceptions; referring to an unknown
  *   account is `SigilError('E_UNKNOWN_ACCOUNT')`.
+ * - One append per account head: `appendNextStatement` appends only if the account's latest
+ *   statement is still the one the caller validated the new statement against, checked inside
+ *   the append transaction. Of two successors of one head, from any number of processes on one
+ *   database, exactly one lands; the other is a conflict (`undefined`) with nothing written.
  * - Nothing in the interface is SQLite-specific: no rowids, no synchronous calls, no SQL.
  */
+
+import { STATEMENT_LIMITS } from '@sigil/sdk';
 
 export type AccountKind = 'user' | 'service';
 
@@ -42,6 +48,23 @@ export interface NewStatement {
   /** The signed statement, exactly as it will be served and hashed into the log. */
   readonly bytes: Uint8Array;
   readonly now: number;
+}
+
+/** A blob written in the same transaction as the statement that commits to it. */
+export interface NewBlob {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+/** The account's next statement, for the compare-and-append `Store.appendNextStatement`. */
+export interface NextStatement extends NewStatement {
+  /**
+   * Leaf index of the account's latest statement, the head the caller validated this statement
+   * against; `null` if the caller saw no statement of the account (a genesis).
+   */
+  readonly previousLeafIndex: number | null;
+  /** Blobs the statement commits to (owner: the account), written only if the statement is. */
+  readonly blobs?: readonly NewBlob[] | undefined;
 }
 
 export interface StatementRecord {
@@ -120,8 +143,16 @@ export interface StoreLimits {
   readonly maxMessageBytes: number;
 }
 
+/**
+ * The largest signed statement (docs/STATEMENTS.md §6): u32 length, the statement (at most
+ * STATEMENT_LIMITS.maxStatementBytes), then the largest proof, a WebAuthn assertion: type byte,
+ * u16 + authenticator data (<= 1024), u16 + clientDataJSON (<= 4096), u8 + DER signature (<= 72).
+ * The request schema and the store limit both use this one figure.
+ */
+export const MAX_SIGNED_STATEMENT_BYTES = 4 + STATEMENT_LIMITS.maxStatementBytes + 1 + (2 + 1024) + (2 + 4096) + (1 + 72);
+
 export const DEFAULT_STORE_LIMITS: StoreLimits = Object.freeze({
-  maxStatementBytes: 64 * 1024,
+  maxStatementBytes: MAX_SIGNED_STATEMENT_BYTES,
   maxBlobBytes: 1024 * 1024,
   maxMessageBytes: 1024 * 1024,
 });
@@ -140,6 +171,13 @@ export interface Store {
    * leaf index. @throws SigilError `E_UNKNOWN_ACCOUNT`, `E_LIMIT`.
    */
   appendStatement(statement: NewStatement): Promise<StatementRecord>;
+  /**
+   * Compare-and-append for the account's next statement: in the append transaction, checks that
+   * the account's latest statement is leaf `previousLeafIndex` (none, for `null`), then writes the
+   * blobs, the statement, its leaf and nodes. `undefined` if another statement got there first:
+   * a conflict, nothing written. @throws SigilError `E_UNKNOWN_ACCOUNT`, `E_LIMIT`.
+   */
+  appendNextStatement(statement: NextStatement): Promise<StatementRecord | undefined>;
   getStatement(leafIndex: number): Promise<StatementRecord | undefined>;
   listStatements(accountId: string, options?: ListStatementsOptions): Promise<StatementRecord[]>;
   /** Number of leaves in the log (= number of statements). */

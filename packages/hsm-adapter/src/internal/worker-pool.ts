@@ -172,21 +172,20 @@ export class TokenWorkers {
     this.#scheduled = false;
     const pending = this.#pending;
     if (pending.length === 0) return;
-    // Calls that come while every worker is out wait for the first to come back (#settle
-    // flushes): running them here instead would leave that worker idle until this thread
-    // next reads its messages, and this thread ends up doing most of the work.
-    const idle = this.#slots.filter((s) => s.batch === undefined);
-    if (idle.length === 0 && this.#inFlight > 0) return;
-    // This thread and each idle worker take an equal share; the workers' go out first, so
-    // they run while this thread runs its own. A lone call is this thread's share. Why this
-    // thread works too: it is awake for the callers anyway, and leaving it idle would mean
-    // three busy threads on two cores, or a message for every call.
-    const share = Math.ceil(pending.length / (idle.length + 1));
-    for (const slot of idle) {
+    // This thread and each worker take an equal share: idle workers get theirs first, so they
+    // run while this thread runs its own; what is left beyond this thread's share (when some
+    // workers are still out) waits for the next worker to come back (#settle flushes again).
+    // A lone call is this thread's share. Why this thread works too: it is awake for the
+    // callers anyway, and leaving it idle would mean three busy threads on two cores, or a
+    // message for every call. Measured here (ECDSA sign, 4 callers, 1 worker, against one sync
+    // caller, with the control at 1.83x): this policy 1.28x; every call to the workers 0.81x;
+    // this thread waiting while every worker is out 0.90x.
+    const share = Math.ceil(pending.length / (this.#slots.length + 1));
+    for (const slot of this.#slots) {
       if (pending.length <= share) break;
-      this.#send(slot, pending.splice(pending.length - share, share));
+      if (slot.batch === undefined) this.#send(slot, pending.splice(pending.length - share, share));
     }
-    for (const p of pending.splice(0)) {
+    for (const p of pending.splice(0, share)) {
       try {
         p.resolve(p.inline());
       } catch (e) {

@@ -24,12 +24,6 @@ export interface DirectoryConfig {
   /** Folded account states kept in memory (default 10,000; 0 disables the cache). */
   readonly foldCacheSize: number;
   /**
-   * Range hashes of the log kept in memory for proofs (default 262,144, about 40 MiB; 0
-   * disables). They never change once their leaves exist, so the cache is safe with several
-   * server processes on one store.
-   */
-  readonly proofCacheSize: number;
-  /**
    * Account lookup answers kept in memory, each valid while the latest checkpoint keeps its size
    * (default 10,000, a few KiB each; 0 disables).
    */
@@ -47,7 +41,6 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = Object.freeze({
   maxAuthBodyBytes: 64 * 1024,
   authRateLimit: Object.freeze({ limit: 60, windowMs: 60_000 }),
   foldCacheSize: 10_000,
-  proofCacheSize: 262_144,
   lookupCacheSize: 10_000,
 });
 
@@ -88,7 +81,6 @@ export function resolveDirectoryConfig(overrides: Partial<DirectoryConfig> = {})
   positive('authRateLimit.limit', c.authRateLimit?.limit);
   positive('authRateLimit.windowMs', c.authRateLimit?.windowMs);
   positive('foldCacheSize', c.foldCacheSize, true);
-  positive('proofCacheSize', c.proofCacheSize, true);
   positive('lookupCacheSize', c.lookupCacheSize, true);
   return Object.freeze({ ...c, origins: Object.freeze([...c.origins]), authRateLimit: Object.freeze({ ...c.authRateLimit }) });
 }

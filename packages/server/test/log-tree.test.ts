@@ -215,7 +215,12 @@ describe('signed checkpoints', () => {
       raw.prepare('UPDATE log_nodes SET hash = ? WHERE level = 2 AND idx = 0').run(Buffer.alloc(32, 0xee));
       raw.close();
       await store.appendStatement({ accountId: 'alice', kind: 'test', bytes: Uint8Array.of(9), now: 1 });
-      await expect(log.checkpoint()).rejects.toThrow(/refusing to sign/);
+      // This process keeps the nodes it read before the damage in memory; a log that reads the
+      // store (from memory after a restart, or node by node) sees the damage and refuses.
+      const restarted = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key } });
+      await expect(restarted.checkpoint()).rejects.toThrow(/refusing to sign/);
+      const storeReads = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key }, nodesInMemory: false });
+      await expect(storeReads.checkpoint()).rejects.toThrow(/refusing to sign/);
       expect((await store.latestCheckpoint())?.size).toBe(4);
       await store.close();
     } finally {

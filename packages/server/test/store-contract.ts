@@ -104,6 +104,12 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
           { level: 2, index: 0 },
         ]);
         expect(got.map(hex)).toEqual([n01, n23, n45, nodeHash(n01, n23)].map(hex));
+        // The bulk read of a level gives the same hashes, concatenated.
+        expect(hex(await store.getNodeLevel(0, 2, 5))).toEqual(leaves.slice(2).map(hex).join(''));
+        expect(hex(await store.getNodeLevel(1, 0, 3))).toEqual([n01, n23, n45].map(hex).join(''));
+        expect(await store.getNodeLevel(2, 1, 0)).toEqual(new Uint8Array(0));
+        await expect(store.getNodeLevel(1, 1, 3)).rejects.toThrow();
+        await expect(store.getNodeLevel(0, -1, 1)).rejects.toThrow(RangeError);
         // Node (1, 3) and (2, 1) are not complete yet: asking for them is a bug.
         await expect(store.getNodeHashes([{ level: 1, index: 3 }])).rejects.toThrow();
         await expect(store.getNodeHashes([{ level: 2, index: 1 }])).rejects.toThrow();

@@ -18,9 +18,8 @@ export interface DirectoryContext {
   readonly folds: AccountFolds;
   /** Deletes expired challenges and sessions, at most once a minute (called where they are made). */
   readonly sweep: () => Promise<void>;
-  /** Caches of data that never changes (range hashes, account kinds, lookups per checkpoint size): safe with several processes. */
+  /** Caches of data that never changes (account kinds, lookups per checkpoint size): safe with several processes. */
   readonly caches: {
-    readonly rangeHashes: BoundedCache<Uint8Array>;
     readonly accountKinds: BoundedCache<AccountKind>;
     /** Account lookup answers, with the checkpoint size each was made for. */
     readonly views: BoundedCache<{ readonly size: number; readonly json: string }>;

@@ -12,6 +12,7 @@ import {
 } from '@sigil/sdk';
 import type { CheckpointRecord, Store } from '../store/store.js';
 import { consistencyPlan, emptyRootHash, foldRange, inclusionPlan, rangeKeys, type Plan } from './tree-math.js';
+import { TreeMirror } from './tree-mirror.js';
 
 export interface LogSigner {
   readonly backend: KeyBackend;
@@ -31,6 +32,11 @@ export interface TransparencyLogOptions {
    * new statements being provable only after the next checkpoint.
    */
   readonly minCheckpointIntervalMs?: number | undefined;
+  /**
+   * Keep every node hash in memory (log/tree-mirror.ts; default true): proofs and roots are then
+   * memory reads, at 64 bytes per leaf. `false` reads the nodes from the store for every proof.
+   */
+  readonly nodesInMemory?: boolean | undefined;
 }
 
 function checkSize(name: string, value: number, max: number): void {
@@ -40,8 +46,9 @@ function checkSize(name: string, value: number, max: number): void {
 }
 
 /**
- * Proofs and checkpoints over a `Store`. Every proof costs one `getNodeHashes` call of
- * O(log n) nodes; nothing here holds state, so several server processes can share one store.
+ * Proofs and checkpoints over a `Store`. Proofs are O(log n) node reads: from the in-memory
+ * mirror of the tree (default), which holds only nodes that never change, or from the store.
+ * Either way several server processes can share one store.
  *
  * @example
  * ```ts
@@ -57,9 +64,11 @@ export class TransparencyLog {
   readonly #now: () => number;
   readonly #minInterval: number;
   #signing: Promise<CheckpointRecord> | undefined;
+  readonly #mirror: TreeMirror | undefined;
 
   constructor(store: Store, options: TransparencyLogOptions) {
     this.#store = store;
+    this.#mirror = options.nodesInMemory === false ? undefined : new TreeMirror(store);
     this.origin = options.origin;
     this.#signer = options.signer;
     this.#now = options.now ?? Date.now;
@@ -77,6 +86,10 @@ export class TransparencyLog {
     const n = treeSize ?? current;
     checkSize('treeSize', n, current);
     if (n === 0) return emptyRootHash();
+    if (this.#mirror !== undefined) {
+      await this.#mirror.syncTo(n);
+      return this.#mirror.rootHash(n).slice();
+    }
     return foldRange(await this.#store.getNodeHashes(rangeKeys(0, n)));
   }
 
@@ -88,7 +101,22 @@ export class TransparencyLog {
   async inclusionProof(leafIndex: number, treeSize: number): Promise<Uint8Array[]> {
     checkSize('treeSize', treeSize, await this.#store.treeSize());
     checkSize('leafIndex', leafIndex, treeSize - 1);
-    return this.#run(inclusionPlan(leafIndex, treeSize));
+    return (await this.inclusionProofsAt([leafIndex], treeSize))[0] as Uint8Array[];
+  }
+
+  /**
+   * Audit paths of several leaves in the tree of `treeSize` leaves, a size the log has had (a
+   * checkpoint's): unlike `inclusionProof`, the store's current size is not read. For lookups.
+   *
+   * @throws RangeError unless every 0 <= leafIndex < treeSize.
+   */
+  async inclusionProofsAt(leafIndices: readonly number[], treeSize: number): Promise<Uint8Array[][]> {
+    checkSize('treeSize', treeSize, Number.MAX_SAFE_INTEGER);
+    for (const m of leafIndices) checkSize('leafIndex', m, treeSize - 1);
+    const mirror = this.#mirror;
+    if (mirror === undefined) return Promise.all(leafIndices.map((m) => this.#run(inclusionPlan(m, treeSize))));
+    await mirror.syncTo(treeSize);
+    return leafIndices.map((m) => mirror.inclusionProof(m, treeSize).map((h) => h.slice()));
   }
 
   /**
@@ -101,7 +129,10 @@ export class TransparencyLog {
     checkSize('size2', size2, await this.#store.treeSize());
     checkSize('size1', size1, size2);
     if (size1 === 0 || size1 === size2) return [];
-    return this.#run(consistencyPlan(size1, size2));
+    const mirror = this.#mirror;
+    if (mirror === undefined) return this.#run(consistencyPlan(size1, size2));
+    await mirror.syncTo(size2);
+    return consistencyPlan(size1, size2).map((range) => foldRange(range.map((k) => mirror.node(k.level, k.index))).slice());
   }
 
   /**

@@ -10,7 +10,7 @@
 //   processes on one file cannot assign the same leaf index.
 import Database from 'better-sqlite3';
 import { SigilError } from '@sigil/sdk';
-import { appendNodes, appendSiblingKeys, leafHash } from '../log/tree-math.js';
+import { HASH_SIZE, appendNodes, appendSiblingKeys, leafHash } from '../log/tree-math.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import {
   DEFAULT_STORE_LIMITS,
@@ -140,6 +140,7 @@ export class SqliteStore implements Store {
         'SELECT * FROM statements WHERE account_id = ? AND leaf_index > ? AND (? IS NULL OR kind = ?) ORDER BY leaf_index LIMIT ?',
       ),
       getNode: q('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
+      getNodeLevel: q('SELECT hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').pluck(),
       insertNode: q('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
       insertCheckpoint: q('INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       getCheckpoint: q('SELECT * FROM checkpoints WHERE size = ?'),
@@ -265,6 +266,20 @@ export class SqliteStore implements Store {
       checkInteger('index', k.index);
     }
     return this.#readNodes(keys);
+  }
+
+  async getNodeLevel(level: number, fromIndex: number, count: number): Promise<Uint8Array> {
+    checkInteger('level', level);
+    checkInteger('fromIndex', fromIndex);
+    checkInteger('count', count);
+    const out = new Uint8Array(count * HASH_SIZE);
+    let at = 0;
+    for (const hash of this.#q.getNodeLevel!.iterate(level, fromIndex, fromIndex + count) as IterableIterator<Buffer>) {
+      out.set(hash, at * HASH_SIZE);
+      at++;
+    }
+    if (at !== count) throw new Error(`log nodes at level ${level} from ${fromIndex}: ${at} of ${count} present: the store is inconsistent`);
+    return out;
   }
 
   async putCheckpoint(checkpoint: CheckpointRecord): Promise<CheckpointRecord> {

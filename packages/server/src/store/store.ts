@@ -187,6 +187,12 @@ export interface Store {
    * Every key must be a node of the current tree: a missing one is a bug and throws an Error.
    */
   getNodeHashes(keys: readonly NodeKey[]): Promise<Uint8Array[]>;
+  /**
+   * The hashes of nodes (level, fromIndex) .. (level, fromIndex + count - 1), concatenated (32
+   * bytes each): a bulk read for an in-memory copy of the tree (log/tree-mirror.ts). Every one
+   * must be a node of the current tree: a missing one is a bug and throws an Error.
+   */
+  getNodeLevel(level: number, fromIndex: number, count: number): Promise<Uint8Array>;
 
   // Checkpoints
   /** Stores a signed checkpoint unless one of that size exists; returns the one stored. */

@@ -1,0 +1,160 @@
+// Every complete-subtree hash of the log, in memory: an inclusion proof becomes about log2(n)
+// memory reads instead of as many store reads.
+//
+// Why this is safe with several server processes on one store: a node (level, index) never
+// changes once the leaves under it exist (the log is append-only, see tree-math.ts), so a copy
+// of the nodes of the first `size` leaves stays true forever. The mirror only grows, by reading
+// the nodes of new leaves from the store (`syncTo`), and answers only for trees of at most
+// `size` leaves. Memory: 32 bytes per node, about 2n nodes for n leaves (64 MiB at a million
+// leaves), plus up to as much again while a level's buffer doubles.
+import type { Store } from '../store/store.js';
+import { HASH_SIZE, emptyRootHash, nodeHash } from './tree-math.js';
+
+/** Nodes read from the store per call while syncing (bounded so the event loop keeps turning). */
+const SYNC_CHUNK = 65_536;
+
+function pow2(level: number): number {
+  return 2 ** level;
+}
+
+/** Largest power of two strictly smaller than n, for n > 1 (RFC 9162's k). */
+function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+export class TreeMirror {
+  readonly #store: Store;
+  /** One buffer per level; level l holds floor(size / 2^l) nodes. */
+  #levels: Uint8Array[] = [];
+  #size = 0;
+  #syncing: Promise<void> | undefined;
+  /** Hashes of ranges that end at the tree size `#edgeSize` (the right edge of the tree). */
+  #edge = new Map<number, Uint8Array>();
+  #edgeSize = -1;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** Leaves whose nodes are in memory. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Reads the nodes of leaves [size, n) from the store, so that trees of up to `n` leaves can be
+   * proven from memory. `n` must not exceed the store's tree size. Concurrent calls share reads.
+   */
+  async syncTo(n: number): Promise<void> {
+    while (this.#size < n) {
+      this.#syncing ??= this.#grow(n).finally(() => {
+        this.#syncing = undefined;
+      });
+      await this.#syncing;
+    }
+  }
+
+  async #grow(target: number): Promise<void> {
+    const from = this.#size;
+    const to = Math.min(target, from + SYNC_CHUNK);
+    // Level by level, the nodes that leaves [from, to) complete: indices [from >> l, to >> l).
+    const fresh: { level: number; start: number; hashes: Uint8Array }[] = [];
+    for (let level = 0; pow2(level) <= to; level++) {
+      const start = Math.floor(from / pow2(level));
+      const end = Math.floor(to / pow2(level));
+      if (end > start) fresh.push({ level, start, hashes: await this.#store.getNodeLevel(level, start, end - start) });
+    }
+    // Installed only once every level is read, so `size` never claims a node that is not here.
+    for (const { level, start, hashes } of fresh) this.#put(level, start, hashes);
+    this.#size = to;
+  }
+
+  #put(level: number, start: number, hashes: Uint8Array): void {
+    const needed = (start * HASH_SIZE) + hashes.length;
+    let buf = this.#levels[level] ?? new Uint8Array(0);
+    if (buf.length < needed) {
+      const grown = new Uint8Array(Math.max(needed, 2 * buf.length, 1024 * HASH_SIZE));
+      grown.set(buf);
+      buf = grown;
+      this.#levels[level] = buf;
+    }
+    buf.set(hashes, start * HASH_SIZE);
+  }
+
+  /** Node (level, index): a view into the mirror's memory, not to be modified. */
+  node(level: number, index: number): Uint8Array {
+    const at = index * HASH_SIZE;
+    return (this.#levels[level] as Uint8Array).subarray(at, at + HASH_SIZE);
+  }
+
+  /**
+   * MTH of leaves [start, end), for a range that starts at a multiple of a power of two at least
+   * its length (every range of RFC 9162's recursion): a right-to-left fold of its complete
+   * subtrees. Ranges ending at the tree's right edge are kept per tree size, because every proof
+   * in that tree shares them.
+   */
+  rangeHash(start: number, end: number, treeSize: number): Uint8Array {
+    if (end - start === 0) return emptyRootHash();
+    const atEdge = end === treeSize;
+    if (atEdge) {
+      if (this.#edgeSize !== treeSize) {
+        this.#edge = new Map();
+        this.#edgeSize = treeSize;
+      }
+      const hit = this.#edge.get(start);
+      if (hit !== undefined) return hit;
+    }
+    // Complete subtrees of the range, largest first; fold from the right.
+    const nodes: Uint8Array[] = [];
+    let at = start;
+    let rest = end - start;
+    while (rest > 0) {
+      let level = 0;
+      while (pow2(level + 1) <= rest) level++;
+      nodes.push(this.node(level, at / pow2(level)));
+      at += pow2(level);
+      rest -= pow2(level);
+    }
+    let h = nodes[nodes.length - 1] as Uint8Array;
+    for (let i = nodes.length - 2; i >= 0; i--) h = nodeHash(nodes[i] as Uint8Array, h);
+    if (atEdge) this.#edge.set(start, h);
+    return h;
+  }
+
+  /**
+   * RFC 9162 §2.1.3.1 PATH(m, D[0:n]), bottom-up as on the wire, from memory.
+   * @throws RangeError unless 0 <= m < n <= size (sync first).
+   */
+  inclusionProof(m: number, n: number): Uint8Array[] {
+    this.#check(n);
+    if (!Number.isSafeInteger(m) || m < 0 || m >= n) throw new RangeError(`"leafIndex" expected an integer in 0..${n - 1}, got ${m}`);
+    const out: Uint8Array[] = [];
+    let start = 0;
+    let end = n;
+    while (end - start > 1) {
+      const k = splitPoint(end - start);
+      if (m - start < k) {
+        out.push(this.rangeHash(start + k, end, n));
+        end = start + k;
+      } else {
+        out.push(this.rangeHash(start, start + k, n));
+        start += k;
+      }
+    }
+    return out.reverse();
+  }
+
+  /** RFC 9162 MTH of the first `n` leaves. @throws RangeError unless n <= size. */
+  rootHash(n: number): Uint8Array {
+    this.#check(n);
+    return this.rangeHash(0, n, n);
+  }
+
+  #check(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.#size) {
+      throw new RangeError(`"treeSize" expected an integer in 0..${this.#size} (the mirrored size), got ${n}`);
+    }
+  }
+}

@@ -59,8 +59,13 @@ export interface Pkcs11KeyBackendOptions {
    * that each hold a session of their own and make the sync pkcs11js calls, so that a token
    * that does most of each call outside its locks (SoftHSM) can use more than one core. Keys,
    * usage and policy are checked on the calling thread first; errors, reconnection and
-   * `close()` behave as in `'thread'`. It is not the default because its gain has not been
-   * measured on two free cores yet (scripts/bench/key-backends.mjs prints both modes).
+   * `close()` behave as in `'thread'`. Measured on 2 cores with the second one free (control
+   * 1.74–1.78x; scripts/bench/key-backends.mjs): one caller 0.98–1.01x of the sync path;
+   * four callers 1.16–1.28x of one sync caller for ECDSA sign and 1.07–1.18x for ECDH derive,
+   * where `asyncCalls` gives 1.01–1.19x and 1.10–1.15x and loses half the speed of one caller.
+   * Not the default: the gain is short of a reliable 1.25x, and each backend then holds
+   * worker threads (started at `open`). Needs the package's built layout (the worker script
+   * is dist/internal/token-worker.js), so it does not survive bundling into one file.
    */
   readonly execution?: 'thread' | 'workers' | undefined;
   /**

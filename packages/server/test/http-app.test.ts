@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import { SigilError } from '@sigil/sdk';
-import { createHttpApp } from '../src/http/app.js';
+import { API_HEADERS, apiJson, createHttpApp } from '../src/http/app.js';
 import { ApiError } from '../src/http/errors.js';
 import { memoryLogger } from '../src/http/logger.js';
 import { authRateLimit } from '../src/http/rate-limit.js';
@@ -31,6 +31,7 @@ function makeApp() {
   });
   app.use('/v1/auth/*', authRateLimit({ limit: 3, windowMs: 60_000 }));
   app.post('/v1/auth/start', (c) => c.json({ ok: true }));
+  app.get('/v1/fast', (c) => apiJson(c, '{"fast":true}'));
   app.doc31('/v1/openapi.json', { openapi: '3.1.0', info: { title: 't', version: '1' } });
   return { app, logger };
 }
@@ -39,6 +40,33 @@ const post = (body: string, headers: Record<string, string> = { 'content-type': 
   ({ method: 'POST', body, headers }) as const;
 
 describe('HTTP shell', () => {
+  it('sends the API headers and a distinct request id on every answer: fast path, c.json, 4xx, 404, 500', async () => {
+    const { app, logger } = makeApp();
+    const answers = [
+      await app.request('/v1/fast'),
+      await app.request('/v1/echo', post(JSON.stringify({ name: 'a', count: 1 }))),
+      await app.request('/v1/echo', post('{')),
+      await app.request('/v1/forbidden'),
+      await app.request('/v1/nowhere'),
+      await app.request('/v1/boom'),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 400, 403, 404, 500]);
+    expect(await answers[0]!.json()).toEqual({ fast: true });
+    expect(answers[0]!.headers.get('content-type')).toBe('application/json');
+    expect(API_HEADERS['content-security-policy']).toContain("default-src 'none'");
+    const ids = new Set<string>();
+    for (const res of answers) {
+      for (const [name, value] of Object.entries(API_HEADERS)) expect(res.headers.get(name), name).toBe(value);
+      const id = res.headers.get('x-request-id');
+      expect(id).toMatch(/^[\w-]{8,}$/);
+      ids.add(id!);
+    }
+    expect(ids.size).toBe(answers.length);
+    // The access log names the same ids.
+    const logged = logger.lines.map((l) => JSON.parse(l) as { msg: string; requestId?: string }).filter((l) => l.msg === 'request');
+    expect(logged.map((l) => l.requestId)).toEqual(answers.map((r) => r.headers.get('x-request-id')));
+  });
+
   it('accepts a valid body', async () => {
     const { app } = makeApp();
     const res = await app.request('/v1/echo', post(JSON.stringify({ name: 'a', count: 1 })));

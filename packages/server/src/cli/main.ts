@@ -116,6 +116,7 @@ async function main(argv: string[]): Promise<void> {
     await logKey.close();
     throw e;
   }
+  logger.flush?.(); // the log lines of the start-up come before the line that says it is up
   process.stderr.write(`sigil-server: listening on ${running.url}\nsigil-server: log key (pin it in clients): ${running.vkey}\n`);
   if (stopSignal !== undefined) stop(stopSignal);
 }

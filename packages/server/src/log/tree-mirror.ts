@@ -110,12 +110,17 @@ export class TreeMirror {
     const nodes: Uint8Array[] = [];
     let at = start;
     let rest = end - start;
-    while (rest > 0) {
-      let level = 0;
-      while (pow2(level + 1) <= rest) level++;
-      nodes.push(this.node(level, at / pow2(level)));
-      at += pow2(level);
-      rest -= pow2(level);
+    let level = 0;
+    let width = 1;
+    while (width * 2 <= rest) {
+      width *= 2;
+      level++;
+    }
+    for (; rest > 0; width /= 2, level--) {
+      if (width > rest) continue;
+      nodes.push(this.node(level, at / width));
+      at += width;
+      rest -= width;
     }
     let h = nodes[nodes.length - 1] as Uint8Array;
     for (let i = nodes.length - 2; i >= 0; i--) h = nodeHash(nodes[i] as Uint8Array, h);

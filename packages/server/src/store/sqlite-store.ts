@@ -136,9 +136,11 @@ export class SqliteStore implements Store {
       insertStatement: q('INSERT INTO statements (leaf_index, account_id, kind, bytes, created_at) VALUES (?, ?, ?, ?, ?)'),
       getStatement: q('SELECT * FROM statements WHERE leaf_index = ?'),
       lastLeafOf: q('SELECT max(leaf_index) AS last FROM statements WHERE account_id = ?'),
-      listStatements: q(
-        'SELECT * FROM statements WHERE account_id = ? AND leaf_index > ? AND (? IS NULL OR kind = ?) ORDER BY leaf_index LIMIT ?',
-      ),
+      // Two forms, so that the common one (all kinds) has no filter for SQLite to evaluate per row.
+      listStatements: q('SELECT leaf_index, kind, bytes, created_at FROM statements WHERE account_id = ? AND leaf_index > ? ORDER BY leaf_index LIMIT ?').raw(),
+      listStatementsOfKind: q(
+        'SELECT leaf_index, kind, bytes, created_at FROM statements WHERE account_id = ? AND leaf_index > ? AND kind = ? ORDER BY leaf_index LIMIT ?',
+      ).raw(),
       getNode: q('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?'),
       getNodeLevel: q('SELECT hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').pluck(),
       insertNode: q('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)'),
@@ -251,9 +253,13 @@ export class SqliteStore implements Store {
     checkString('accountId', accountId, ID_MAX);
     const after = options.afterIndex ?? -1;
     if (after !== -1) checkInteger('afterIndex', after);
-    const kind = options.kind ?? null;
-    const rows = this.#q.listStatements!.all(accountId, after, kind, kind, clampLimit(options.limit, 1000)) as Row[];
-    return rows.map(statementOf);
+    const limit = clampLimit(options.limit, 1000);
+    const rows = (
+      options.kind === undefined
+        ? this.#q.listStatements!.all(accountId, after, limit)
+        : this.#q.listStatementsOfKind!.all(accountId, after, options.kind, limit)
+    ) as [number, string, Buffer, number][];
+    return rows.map(([leafIndex, kind, bytes, createdAt]) => ({ leafIndex, accountId, kind, bytes: bytesOf(bytes), createdAt }));
   }
 
   async treeSize(): Promise<number> {

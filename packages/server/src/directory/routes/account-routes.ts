@@ -2,7 +2,7 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import type { TypedResponse } from 'hono';
 import { ApiError } from '../../http/errors.js';
-import type { HttpApp } from '../../http/app.js';
+import { apiJson, type HttpApp } from '../../http/app.js';
 import { accountViewJson } from '../account-view.js';
 import { toB64u } from '../b64.js';
 import type { DirectoryContext } from '../context.js';
@@ -23,7 +23,7 @@ export function accountRoutes(app: HttpApp, ctx: DirectoryContext): void {
     // The JSON is made (and cached) by accountViewJson from the same fields the schema documents.
     async (c) => {
       const json = await accountViewJson(ctx, c.req.valid('param').id);
-      return c.body(json, 200, { 'content-type': 'application/json' }) as unknown as TypedResponse<z.infer<typeof AccountResponse>, 200, 'json'>;
+      return apiJson(c, json) as unknown as TypedResponse<z.infer<typeof AccountResponse>, 200, 'json'>;
     },
   );
 

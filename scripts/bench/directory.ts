@@ -1,22 +1,24 @@
 // Benchmark: account lookups with inclusion proofs (GET /v1/accounts/:id) against the real
 // `sigil-server` on loopback, driven by autocannon, side by side with a bare Hono route in its own
-// process on the same machine in the same run; at 10,000 and 1,000,000 accounts (two statements
-// each: genesis and device certificate), at full speed and at a fixed 1,000 requests/s.
+// process on the same machine in the same run; by default at 10,000 and 100,000 accounts (two
+// statements each: genesis and device certificate), at full speed and at a fixed 1,000 requests/s;
+// then inclusion-proof generation time at each size. Prints ONE markdown table.
 //
-//   npm run bench directory        (or: npx tsx scripts/bench/directory.ts [accounts,...] [seconds])
-//   e.g. npx tsx scripts/bench/directory.ts 10000,100000 5
+//   npm run bench directory                                   (10,000 and 100,000 accounts, ~3 min)
+//   SIGIL_BENCH_ACCOUNTS=10000,1000000 npm run bench directory (the 1,000,000 population alone
+//                                                              takes about 3 minutes to load)
+//   npx tsx scripts/bench/directory.ts [accounts,...] [seconds per run]   (SIGIL_BENCH_SECONDS)
 //
-// Targets (issue 4): lookups >= 40% of the bare route's rate; p99 < 20 ms at 1,000 req/s.
-// Inclusion-proof generation alone is timed on the same store through the log (its growth with
-// the tree size is scripts/bench/log-proofs.ts). Loopback only; every run is bounded in time.
-// Speed is reported, never asserted.
+// Targets (issue 4): lookups >= 40% of the bare route's rate; p99 < 20 ms at 1,000 req/s; proof
+// time growing as log(n). Loopback only; every run is bounded in time. Speed is reported, never
+// asserted. The store-read proof sweep to 1,000,000 leaves is scripts/bench/log-proofs.ts.
 //
 // The store is populated directly through the Store API with unsafeSkipFsync (a bulk load); the
 // statements are real signed statements of one template account, copied for every account: a
 // lookup serves bytes and proofs and does not verify signatures, so the cost is the same.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -24,8 +26,11 @@ import { WebCryptoKeyBackend, chainAfter, genesisHeader, signStatement, applySta
 import { SqliteStore, TransparencyLog } from '../../packages/server/src/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const sizes = (process.argv[2] ?? '10000,1000000').split(',').map(Number);
-const seconds = Number(process.argv[3] ?? 10);
+const sizes = (process.argv[2] ?? process.env['SIGIL_BENCH_ACCOUNTS'] ?? '10000,100000').split(',').map(Number);
+const seconds = Number(process.argv[3] ?? process.env['SIGIL_BENCH_SECONDS'] ?? 5);
+if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1) || !(seconds > 0 && seconds <= 60)) {
+  throw new RangeError('usage: directory.ts [accounts,...] [seconds per run, 1..60]');
+}
 const CONNECTIONS = 10;
 const FIXED_RATE = 1000;
 const WARMUP = 2; // seconds
@@ -129,7 +134,11 @@ async function startBare(): Promise<{ child: ChildProcess; url: string }> {
 
 interface Row {
   readonly what: string;
-  readonly r: AutocannonResult;
+  readonly n?: number | undefined;
+  readonly r?: AutocannonResult | undefined;
+  /** Share of the bare route's rate measured just before. */
+  readonly bare?: AutocannonResult | undefined;
+  readonly proof?: { p50: number; p99: number; mean: number } | undefined;
 }
 
 async function load(url: string, pathOf: () => string, rate?: number): Promise<AutocannonResult> {
@@ -153,12 +162,12 @@ async function proofTimes(size: number, samples = 2000): Promise<{ p50: number; 
   const backend = new WebCryptoKeyBackend();
   const key = await backend.generateKeyPair({ usage: 'sign', label: 'bench' });
   const log = new TransparencyLog(store, { origin: 'bench.sigil/log', signer: { backend, key } });
-  for (let i = 0; i < 200; i++) await log.inclusionProof(rand(size), size);
+  for (let i = 0; i < 200; i++) await log.inclusionProofsAt([rand(size)], size);
   const us: number[] = [];
   for (let i = 0; i < samples; i++) {
     const m = rand(size);
     const t = performance.now();
-    await log.inclusionProof(m, size);
+    await log.inclusionProofsAt([m], size);
     us.push((performance.now() - t) * 1000);
   }
   await store.close();
@@ -166,12 +175,15 @@ async function proofTimes(size: number, samples = 2000): Promise<{ p50: number; 
   return { p50: us[Math.floor(samples / 2)]!, p99: us[Math.floor(samples * 0.99)]!, mean: us.reduce((a, b) => a + b, 0) / samples };
 }
 
+function loads(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' ');
+}
+
 async function main(): Promise<void> {
   const machine = `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
-  console.log(`machine: ${machine}`);
-  console.log(`autocannon: ${CONNECTIONS} connections, ${seconds} s per run after ${WARMUP} s of warm-up; loopback; server and load generator share the machine`);
+  const loadAtStart = loads();
+  console.log(`machine: ${machine}; load average ${loadAtStart}`);
   const statements = await templateStatements();
-  console.log(`statements per account: genesis ${statements[0]!.length} B + device certificate ${statements[1]!.length} B`);
 
   const bare = await startBare();
   const rows: Row[] = [];
@@ -183,8 +195,8 @@ async function main(): Promise<void> {
       const rate = await populate(populated, n, statements);
       populated = n;
       notes.push(
-        `populated to ${n.toLocaleString('en-US')} accounts (${(2 * n).toLocaleString('en-US')} leaves): ` +
-          `${((performance.now() - t0) / 1000).toFixed(0)} s at ${rate.toFixed(0)} accounts/s; database ${(statSync(db).size / 2 ** 20).toFixed(0)} MiB`,
+        `${n.toLocaleString('en-US')} accounts (${(2 * n).toLocaleString('en-US')} leaves) loaded in ` +
+          `${((performance.now() - t0) / 1000).toFixed(0)} s (${rate.toFixed(0)} accounts/s), database ${(statSync(db).size / 2 ** 20).toFixed(0)} MiB`,
       );
       console.log(notes.at(-1));
       const server = await startDirectory();
@@ -192,45 +204,58 @@ async function main(): Promise<void> {
         const sample = (await (await fetch(`${server.url}/v1/accounts/acct-${rand(n)}@example.com`)).json()) as { statements: { inclusionB64: string[] }[] };
         if (sample.statements.length !== 2) throw new Error('the lookup did not return the two statements');
         const lookup = () => `/v1/accounts/acct-${rand(n)}@example.com`;
-        // Interleaved: bare, lookups, bare at the fixed rate, lookups at the fixed rate.
-        rows.push({ what: `bare Hono route (before ${n.toLocaleString('en-US')})`, r: await load(bare.url, () => '/bare') });
-        // The directory's app shell alone (request id, security headers, access log, body limit):
-        rows.push({ what: `GET /v1/health through the directory's app shell`, r: await load(server.url, () => '/v1/health') });
-        rows.push({ what: `lookup, ${n.toLocaleString('en-US')} accounts (${sample.statements[0]!.inclusionB64.length}-hash proofs)`, r: await load(server.url, lookup) });
-        rows.push({ what: `bare Hono route @ ${FIXED_RATE}/s`, r: await load(bare.url, () => '/bare', FIXED_RATE) });
-        rows.push({ what: `lookup, ${n.toLocaleString('en-US')} accounts @ ${FIXED_RATE}/s`, r: await load(server.url, lookup, FIXED_RATE) });
-        for (const row of rows.slice(-5)) console.log(`  ${row.what}: ${row.r.requests.average.toFixed(0)} req/s, p50 ${row.r.latency.p50} ms, p99 ${row.r.latency.p99} ms`);
+        // Interleaved, so that load from elsewhere hits the bare route and the lookups alike.
+        const bareRun = await load(bare.url, () => '/bare');
+        rows.push({ what: 'bare Hono route (own process)', n, r: bareRun });
+        rows.push({ what: 'GET /v1/health through the app shell', n, r: await load(server.url, () => '/v1/health'), bare: bareRun });
+        rows.push({ what: `lookup with proofs (${sample.statements[0]!.inclusionB64.length}-hash paths)`, n, r: await load(server.url, lookup), bare: bareRun });
+        rows.push({ what: `lookup with proofs @ ${FIXED_RATE} req/s`, n, r: await load(server.url, lookup, FIXED_RATE) });
+        for (const row of rows.slice(-4)) console.log(`  ${row.what}: ${row.r!.requests.average.toFixed(0)} req/s, p50 ${row.r!.latency.p50} ms, p99 ${row.r!.latency.p99} ms`);
       } finally {
         await stop(server.child);
       }
+      // Proof generation alone on the same store at this size (the lookup's path: TransparencyLog
+      // with its nodes in memory), one proof at a time.
+      rows.push({ what: 'inclusion proof generation', n: 2 * n, proof: await proofTimes(2 * n) });
     }
   } finally {
     await stop(bare.child);
   }
 
-  const leaves = 2 * populated;
-  const at1m = Math.min(1_000_000, leaves);
-  const proofs = await proofTimes(at1m);
-  const proofsFull = leaves === at1m ? proofs : await proofTimes(leaves);
-
+  const proofRows = rows.filter((r) => r.proof !== undefined);
   console.log('');
-  console.log(`### Directory lookups (${machine})`);
+  console.log(`### Directory lookups: ${machine}`);
   console.log('');
-  console.log('| run | req/s | p50 ms | p99 ms | max ms | vs bare |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (let i = 0; i < rows.length; i++) {
-    const { what, r } = rows[i]!;
-    const fixed = what.includes('@');
-    const bareRow = !fixed && !what.startsWith('bare') ? rows.slice(0, i).reverse().find((r) => r.what.startsWith('bare') && !r.what.includes('@')) : undefined;
-    const ratio = bareRow === undefined ? '' : `${((100 * r.requests.average) / bareRow.r.requests.average).toFixed(0)}%`;
-    console.log(`| ${what} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${r.latency.max} | ${ratio} |`);
+  console.log(
+    `Load average (1, 5, 15 min) ${loadAtStart} at the start, ${loads()} at the end; autocannon ${CONNECTIONS} connections, ${seconds} s per run after ` +
+      `${WARMUP} s of warm-up, on loopback, sharing the machine with the server. Targets: lookups >= 40% of the bare route; p99 < 20 ms at ${FIXED_RATE} req/s; proof time ~ log2(n).`,
+  );
+  console.log('');
+  console.log('| run | accounts / leaves | req/s | vs bare | p50 | p99 | max |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) {
+    const size = (row.n ?? 0).toLocaleString('en-US');
+    if (row.r !== undefined) {
+      const { r } = row;
+      const share = row.bare === undefined ? '' : `${((100 * r.requests.average) / row.bare.requests.average).toFixed(0)}%`;
+      console.log(`| ${row.what} | ${size} | ${r.requests.average.toFixed(0)} | ${share} | ${r.latency.p50} ms | ${r.latency.p99} ms | ${r.latency.max} ms |`);
+    } else if (row.proof !== undefined) {
+      const perLog = row.proof.mean / Math.log2(row.n ?? 2);
+      console.log(
+        `| ${row.what} (mean ${row.proof.mean.toFixed(1)} µs = ${perLog.toFixed(2)} µs x log2 n) | ${size} leaves |  |  | ${row.proof.p50.toFixed(1)} µs | ${row.proof.p99.toFixed(1)} µs |  |`,
+      );
+    }
   }
   console.log('');
-  console.log(`Inclusion-proof generation (TransparencyLog over SQLite, one at a time, 2,000 random leaves):`);
-  console.log(`- tree of ${at1m.toLocaleString('en-US')} leaves: p50 ${proofs.p50.toFixed(1)} µs, p99 ${proofs.p99.toFixed(1)} µs, mean ${proofs.mean.toFixed(1)} µs`);
-  if (proofsFull !== proofs) console.log(`- tree of ${leaves.toLocaleString('en-US')} leaves: p50 ${proofsFull.p50.toFixed(1)} µs, p99 ${proofsFull.p99.toFixed(1)} µs, mean ${proofsFull.mean.toFixed(1)} µs`);
   for (const note of notes) console.log(`- ${note}`);
-  console.log(`Targets: lookups >= 40% of the bare route's rate; p99 < 20 ms at ${FIXED_RATE} req/s.`);
+  if (proofRows.length > 1) {
+    const first = proofRows[0]!;
+    const last = proofRows.at(-1)!;
+    console.log(
+      `- proof time x${(last.proof!.mean / first.proof!.mean).toFixed(2)} from ${first.n!.toLocaleString('en-US')} to ${last.n!.toLocaleString('en-US')} leaves; ` +
+        `log2 n x${(Math.log2(last.n!) / Math.log2(first.n!)).toFixed(2)}, n x${(last.n! / first.n!).toFixed(0)}`,
+    );
+  }
 }
 
 try {

@@ -15,7 +15,7 @@ import {
   type AccountState,
   type KeyRef,
 } from '@sigil/sdk';
-import { createSoftHsmTestToken, type SoftHsmTestToken } from '../../../test/support/softhsm.js';
+import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
 
 describe('an account rooted at a key in SoftHSM (Pkcs11KeyBackend)', () => {
   let token: SoftHsmTestToken;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend, decrypt, decryptStream, encrypt, encryptStream, type KeyRef } from '@sigil/sdk';
 import { Pkcs11KeyBackend, createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter';
-import { caught, expectSigilError, pattern, runStream } from './envelope-support.js';
+import { caught, expectSigilError, pattern, runStream } from '../packages/sdk/test/envelope-support.js';
 
 let token: SoftHsmTestToken;
 let hsm: Pkcs11KeyBackend;

@@ -36,13 +36,16 @@ export class BoundedCache<V> {
   }
 }
 
-/** @throws ApiError 404 `E_UNKNOWN_ACCOUNT`. */
-export async function accountView(ctx: DirectoryContext, accountId: string): Promise<AccountView> {
+/**
+ * The account's statements with proofs against `latest` (default: the latest checkpoint, read now).
+ * @throws ApiError 404 `E_UNKNOWN_ACCOUNT`.
+ */
+export async function accountView(ctx: DirectoryContext, accountId: string, latest?: CheckpointRecord): Promise<AccountView> {
   const kind = await accountKind(ctx, accountId);
   // The checkpoint first, then the statements: every leaf below the checkpoint's size was
   // committed before it was signed, so the listing has all of the account's statements the
   // checkpoint covers (newer ones wait for the next checkpoint, which lookups sign as needed).
-  const checkpoint = await latestCheckpoint(ctx);
+  const checkpoint = latest ?? (await latestCheckpoint(ctx));
   const visible = (await listAllStatements(ctx.store, accountId)).filter((s) => s.leafIndex < checkpoint.size);
   const proofs = await ctx.log.inclusionProofsAt(visible.map((s) => s.leafIndex), checkpoint.size);
   return {
@@ -88,7 +91,7 @@ export async function accountViewJson(ctx: DirectoryContext, accountId: string):
   const latest = await latestCheckpoint(ctx);
   const cached = ctx.caches.views.get(accountId);
   if (cached !== undefined && cached.size === latest.size) return cached.json;
-  const view = await accountView(ctx, accountId);
+  const view = await accountView(ctx, accountId, latest);
   const json = JSON.stringify({
     accountId: view.accountId,
     kind: view.kind,

@@ -40,6 +40,7 @@ export async function startDirectoryServer(options: ServeOptions): Promise<Runni
     const directory = createDirectoryApp({ store, log, config: options.config, logger });
     const vkey = (await log.verifierKey()).vkey;
     await log.checkpoint(); // signs the current tree now: a broken key fails the start, not a request
+    await log.rootHash(); // reads the tree's node hashes into memory now, not during the first lookups
     logger.log('info', 'log key', { origin: log.origin, vkey, publicKeyB64: toB64u(options.logKey.signer.key.publicKey) });
 
     const server = await new Promise<ServerType>((resolve, reject) => {

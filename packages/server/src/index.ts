@@ -5,6 +5,8 @@ export type {
   AccountKind,
   AccountRecord,
   NewStatement,
+  NextStatement,
+  NewBlob,
   StatementRecord,
   ListStatementsOptions,
   NodeKey,
@@ -15,7 +17,7 @@ export type {
   ChallengeRecord,
   SessionRecord,
 } from './store/store.js';
-export { DEFAULT_STORE_LIMITS } from './store/store.js';
+export { DEFAULT_STORE_LIMITS, MAX_SIGNED_STATEMENT_BYTES } from './store/store.js';
 export { SqliteStore, openSqliteStore } from './store/sqlite-store.js';
 export type { SqliteStoreOptions } from './store/sqlite-store.js';
 export { sessionTokenHash } from './store/validate.js';
@@ -44,7 +46,7 @@ export { loadSoftwareLogKey, openPkcs11LogKey } from './cli/log-key.js';
 export type { LoadedLogKey, Pkcs11LogKeyOptions } from './cli/log-key.js';
 export { DEFAULT_DIRECTORY_CONFIG, resolveDirectoryConfig } from './config.js';
 export type { DirectoryConfig } from './config.js';
-export { createHttpApp } from './http/app.js';
+export { API_HEADERS, apiJson, createHttpApp } from './http/app.js';
 export type { HttpApp, HttpAppOptions } from './http/app.js';
 export { ApiError, errorBody, HTTP_ERROR_CODES } from './http/errors.js';
 export type { ApiErrorCode, ErrorBody, HttpErrorCode } from './http/errors.js';

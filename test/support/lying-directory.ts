@@ -1,4 +1,4 @@
-// A key directory in memory that speaks the HTTP contract (/v1, briefs/directory-api.md) through a
+// A key directory in memory that speaks the HTTP contract (/v1, docs/DIRECTORY.md "API") through a
 // `fetch` function, honest by default, with hooks to lie: rewrite any JSON answer, append forged
 // statements to its log (a directory that logs its lie, so inclusion proofs pass and only the
 // signature chain can catch it), fork its history, roll back. Test support only: it keeps

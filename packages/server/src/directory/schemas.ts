@@ -1,4 +1,4 @@
-// The zod schemas of the directory API (/work/briefs/directory-api.md): they validate every
+// The zod schemas of the directory API (docs/DIRECTORY.md, "API"): they validate every
 // request and generate /v1/openapi.json. Byte fields are base64url without padding and parse to
 // Uint8Array; integers in queries are canonical decimal strings.
 import { z } from '@hono/zod-openapi';

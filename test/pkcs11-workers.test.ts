@@ -111,6 +111,19 @@ describe("execution: 'workers'", () => {
     }
   });
 
+  it('derives for every caller with one worker (derive batches are split unevenly), each its own secret', async () => {
+    const b = await open({ workers: 1 });
+    try {
+      for (const callers of [2, 3, 4, 5, 9]) {
+        const peers = Array.from({ length: callers }, peer);
+        const secrets = await Promise.all(peers.map((p) => b.deriveSharedSecret(agreer, p.publicKey)));
+        expect(secrets.map((s, i) => Buffer.from(s).equals(peers[i]!.secretWith(agreer)))).toEqual(Array(callers).fill(true));
+      }
+    } finally {
+      await b.close();
+    }
+  });
+
   it('checks usage and policy on the calling thread, per call, inside a batch', async () => {
     const e = createECDH('prime256v1');
     e.generateKeys();

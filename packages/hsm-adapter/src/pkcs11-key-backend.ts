@@ -61,8 +61,9 @@ export interface Pkcs11KeyBackendOptions {
    * usage and policy are checked on the calling thread first; errors, reconnection and
    * `close()` behave as in `'thread'`. Measured on 2 cores with the second one free (control
    * 1.74–1.78x; scripts/bench/key-backends.mjs): one caller 0.98–1.01x of the sync path;
-   * four callers 1.16–1.28x of one sync caller for ECDSA sign and 1.07–1.18x for ECDH derive,
-   * where `asyncCalls` gives 1.01–1.19x and 1.10–1.15x and loses half the speed of one caller.
+   * four callers 1.16–1.29x of one sync caller for ECDSA sign and 1.20–1.25x for ECDH derive
+   * (the calling thread takes a smaller share of a derive batch: it also checks each peer key),
+   * where `asyncCalls` gives 1.01–1.20x and 1.10–1.15x and loses half the speed of one caller.
    * Not the default: the gain is short of a reliable 1.25x, and each backend then holds
    * worker threads (started at `open`). Needs the package's built layout (the worker script
    * is dist/internal/token-worker.js), so it does not survive bundling into one file.

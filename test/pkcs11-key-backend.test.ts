@@ -6,7 +6,7 @@ import pkcs11js from 'pkcs11js';
 import { SigilError, type KeyRef } from '@sigil/sdk';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { describeKeyBackendConformance, spkiFromRaw } from './support/key-backend-conformance.js';
-import { ckrThrownBy, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
+import { assertUnexportableOnToken, ckrThrownBy, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
 
 let token: SoftHsmTestToken;
 // A second token that nothing in this process logs in to before the wrong-PIN tests.
@@ -31,36 +31,7 @@ describeKeyBackendConformance('Pkcs11KeyBackend (SoftHSM)', async () => {
   return {
     backend,
     close: () => backend.close(),
-    // By the token's own attributes and by the two ways PKCS#11 has to get a key's value out.
-    assertPrivateKeyUnexportable: async (ref: KeyRef) => {
-      withTokenSession(token, (lib, session) => {
-        const priv = findByCkaId(lib, session, pkcs11js.CKO_PRIVATE_KEY, ref.id);
-        const attrs = lib.C_GetAttributeValue(session, priv, [
-          { type: pkcs11js.CKA_EXTRACTABLE },
-          { type: pkcs11js.CKA_NEVER_EXTRACTABLE },
-          { type: pkcs11js.CKA_SENSITIVE },
-          { type: pkcs11js.CKA_ALWAYS_SENSITIVE },
-          { type: pkcs11js.CKA_TOKEN },
-          { type: pkcs11js.CKA_PRIVATE },
-        ]);
-        expect(attrs.map((a) => a.value[0])).toEqual([0, 1, 1, 1, 1, 1]);
-        expect(() => lib.C_GetAttributeValue(session, priv, [{ type: pkcs11js.CKA_VALUE }])).toThrow(
-          expect.objectContaining({ code: pkcs11js.CKR_ATTRIBUTE_SENSITIVE }),
-        );
-        const kek = lib.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-          { type: pkcs11js.CKA_TOKEN, value: false },
-          { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-          { type: pkcs11js.CKA_WRAP, value: true },
-        ]);
-        try {
-          expect(() => lib.C_WrapKey(session, { mechanism: pkcs11js.CKM_AES_KEY_WRAP_PAD }, kek, priv, Buffer.alloc(512))).toThrow(
-            expect.objectContaining({ code: pkcs11js.CKR_KEY_UNEXTRACTABLE }),
-          );
-        } finally {
-          lib.C_DestroyObject(session, kek);
-        }
-      });
-    },
+    assertPrivateKeyUnexportable: async (ref: KeyRef) => assertUnexportableOnToken(token, ref.id),
   };
 });
 

@@ -12,7 +12,7 @@ import pkcs11js from 'pkcs11js';
 import { SigilError, type KeyRef } from '@sigil/sdk';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { describeKeyBackendConformance, spkiFromRaw } from './support/key-backend-conformance.js';
-import { createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
+import { assertUnexportableOnToken, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
 
 let token: SoftHsmTestToken;
 
@@ -45,20 +45,7 @@ describeKeyBackendConformance('Pkcs11KeyBackend (SoftHSM, execution: workers)', 
   return {
     backend,
     close: () => backend.close(),
-    assertPrivateKeyUnexportable: async (ref: KeyRef) => {
-      withTokenSession(token, (lib, session) => {
-        const priv = findByCkaId(lib, session, pkcs11js.CKO_PRIVATE_KEY, ref.id);
-        const attrs = lib.C_GetAttributeValue(session, priv, [
-          { type: pkcs11js.CKA_EXTRACTABLE },
-          { type: pkcs11js.CKA_NEVER_EXTRACTABLE },
-          { type: pkcs11js.CKA_SENSITIVE },
-        ]);
-        expect(attrs.map((a) => a.value[0])).toEqual([0, 1, 1]);
-        expect(() => lib.C_GetAttributeValue(session, priv, [{ type: pkcs11js.CKA_VALUE }])).toThrow(
-          expect.objectContaining({ code: pkcs11js.CKR_ATTRIBUTE_SENSITIVE }),
-        );
-      });
-    },
+    assertPrivateKeyUnexportable: async (ref: KeyRef) => assertUnexportableOnToken(token, ref.id),
   };
 });
 

@@ -6,6 +6,7 @@
 // scalar, say) onto the token through raw pkcs11js, so vector suites can run through
 // Pkcs11KeyBackend.
 import { createECDH, createHash } from 'node:crypto';
+import { expect } from 'vitest';
 import pkcs11js from 'pkcs11js';
 import type { PKCS11, Template } from 'pkcs11js';
 import type { KeyUsage } from '@sigil/sdk';
@@ -168,4 +169,38 @@ export function findByCkaId(lib: PKCS11, session: Buffer, objectClass: number, i
   lib.C_FindObjectsFinal(session);
   if (found.length !== 1 || found[0] === undefined) throw new Error(`expected one object with CKA_ID ${idHex}, found ${found.length}`);
   return found[0];
+}
+
+/**
+ * Proves, by the token's own attributes and by the two ways PKCS#11 has to get a key's value out
+ * (reading CKA_VALUE, C_WrapKey), that the private key behind `keyIdHex` cannot leave the token.
+ */
+export function assertUnexportableOnToken(token: TokenLocation, keyIdHex: string): void {
+  withTokenSession(token, (lib, session) => {
+    const priv = findByCkaId(lib, session, pkcs11js.CKO_PRIVATE_KEY, keyIdHex);
+    const attrs = lib.C_GetAttributeValue(session, priv, [
+      { type: pkcs11js.CKA_EXTRACTABLE },
+      { type: pkcs11js.CKA_NEVER_EXTRACTABLE },
+      { type: pkcs11js.CKA_SENSITIVE },
+      { type: pkcs11js.CKA_ALWAYS_SENSITIVE },
+      { type: pkcs11js.CKA_TOKEN },
+      { type: pkcs11js.CKA_PRIVATE },
+    ]);
+    expect(attrs.map((a) => a.value[0])).toEqual([0, 1, 1, 1, 1, 1]);
+    expect(() => lib.C_GetAttributeValue(session, priv, [{ type: pkcs11js.CKA_VALUE }])).toThrow(
+      expect.objectContaining({ code: pkcs11js.CKR_ATTRIBUTE_SENSITIVE }),
+    );
+    const kek = lib.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+      { type: pkcs11js.CKA_TOKEN, value: false },
+      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+      { type: pkcs11js.CKA_WRAP, value: true },
+    ]);
+    try {
+      expect(() => lib.C_WrapKey(session, { mechanism: pkcs11js.CKM_AES_KEY_WRAP_PAD }, kek, priv, Buffer.alloc(512))).toThrow(
+        expect.objectContaining({ code: pkcs11js.CKR_KEY_UNEXTRACTABLE }),
+      );
+    } finally {
+      lib.C_DestroyObject(session, kek);
+    }
+  });
 }

@@ -63,19 +63,7 @@ export function wrappingKeyTemplate(label: string, id: Buffer): Template {
   ];
 }
 
-/**
- * The session object ECDH derives into (recipes/softhsm.md): a 32-byte generic secret that is
- * readable so the x coordinate can leave the token for the KDF in software (RFC 9180 §4.1
- * uses the DH output as KDF input), and that is destroyed as soon as it has been read.
- */
-export const DERIVED_SECRET_TEMPLATE: Template = [
-  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-  { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
-  { type: pkcs11js.CKA_TOKEN, value: false },
-  { type: pkcs11js.CKA_SENSITIVE, value: false },
-  { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-  { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-];
+export { DERIVED_SECRET_TEMPLATE } from './derived-secret.js';
 
 /** A session (temporary) public key object for C_Verify. */
 export function verifyKeyTemplate(ecPoint: Buffer): Template {

@@ -18,7 +18,8 @@
 // other thread) and never unloads the library.
 import { parentPort, workerData } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
-import type { Mechanism, Template } from 'pkcs11js';
+import type { Mechanism } from 'pkcs11js';
+import { DERIVED_SECRET_TEMPLATE } from './derived-secret.js';
 import { decodeCalls, encodeResults, FAILED_WITHOUT_CKR, OP_SIGN, type WorkerBatch, type WorkerCall, type WorkerInit, type WorkerReply } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -42,17 +43,6 @@ let session: Buffer | undefined;
 /** The generation the session was opened for (or the open attempted for), and how that failed. */
 let openedFor = 0;
 let failure: number | undefined;
-
-// The same session object template as DERIVED_SECRET_TEMPLATE in objects.ts (kept here so
-// the worker imports nothing from the package): read once, destroyed at once.
-const DERIVED: Template = [
-  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-  { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
-  { type: pkcs11js.CKA_TOKEN, value: false },
-  { type: pkcs11js.CKA_SENSITIVE, value: false },
-  { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-  { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-];
 
 function ckrOf(e: unknown): number {
   const code = (e as { code?: unknown } | null)?.code;
@@ -125,7 +115,7 @@ function run(call: WorkerCall): Buffer {
     mechanism: pkcs11js.CKM_ECDH1_DERIVE,
     parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: input },
   } as Mechanism;
-  const secret = lib.C_DeriveKey(s, mechanism, key, DERIVED);
+  const secret = lib.C_DeriveKey(s, mechanism, key, DERIVED_SECRET_TEMPLATE);
   try {
     const [attr] = lib.C_GetAttributeValue(s, secret, [{ type: pkcs11js.CKA_VALUE }]);
     return attr?.value ?? Buffer.alloc(0);

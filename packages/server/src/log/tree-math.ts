@@ -36,12 +36,12 @@ export function emptyRootHash(): Uint8Array {
   return new Uint8Array(createHash('sha256').digest());
 }
 
-function pow2(level: number): number {
+export function pow2(level: number): number {
   return 2 ** level;
 }
 
 /** Largest power of two strictly smaller than n, for n > 1 (the RFC's k). */
-function splitPoint(n: number): number {
+export function splitPoint(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;

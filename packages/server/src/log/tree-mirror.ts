@@ -8,21 +8,10 @@
 // `size` leaves. Memory: 32 bytes per node, about 2n nodes for n leaves (64 MiB at a million
 // leaves), plus up to as much again while a level's buffer doubles.
 import type { Store } from '../store/store.js';
-import { HASH_SIZE, emptyRootHash, nodeHash } from './tree-math.js';
+import { HASH_SIZE, emptyRootHash, nodeHash, pow2, splitPoint } from './tree-math.js';
 
 /** Nodes read from the store per call while syncing (bounded so the event loop keeps turning). */
 const SYNC_CHUNK = 65_536;
-
-function pow2(level: number): number {
-  return 2 ** level;
-}
-
-/** Largest power of two strictly smaller than n, for n > 1 (RFC 9162's k). */
-function splitPoint(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
 
 export class TreeMirror {
   readonly #store: Store;

@@ -11,20 +11,8 @@ import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { fromBase64Url, toHex } from '../packages/sdk/src/internal/bytes.js';
 import { derToP1363 } from '../packages/sdk/src/internal/ecdsa.js';
 import { createSoftHsmTestToken, importTestKeyToToken, type SoftHsmTestToken } from './support/softhsm.js';
-import { caseName, hex, loadWycheproof, wycheproofCases, type WycheproofGroup, type WycheproofTest } from './support/vectors.js';
+import { caseName, hex, jwkToRaw, loadWycheproof, wycheproofCases, type EcdhTest, type WycheproofGroup, type WycheproofJwk, type WycheproofTest } from './support/vectors.js';
 
-interface Jwk {
-  kty: string;
-  crv: string;
-  x: string;
-  y: string;
-  d?: string;
-}
-interface EcdhTest<P> extends WycheproofTest {
-  readonly public: P;
-  readonly private: P;
-  readonly shared: string;
-}
 interface EcdsaTest extends WycheproofTest {
   readonly msg: string;
   readonly sig: string;
@@ -34,7 +22,7 @@ interface EcdsaGroup extends WycheproofGroup<EcdsaTest> {
 }
 
 const ecpoint = wycheproofCases(loadWycheproof<EcdhTest<string>>('ecdh_secp256r1_ecpoint_test.json'));
-const webcrypto = wycheproofCases(loadWycheproof<EcdhTest<Jwk>>('ecdh_secp256r1_webcrypto_test.json'));
+const webcrypto = wycheproofCases(loadWycheproof<EcdhTest<WycheproofJwk>>('ecdh_secp256r1_webcrypto_test.json'));
 const p1363 = wycheproofCases(loadWycheproof<EcdsaTest, EcdsaGroup>('ecdsa_secp256r1_sha256_p1363_test.json'));
 const der = wycheproofCases(loadWycheproof<EcdsaTest, EcdsaGroup>('ecdsa_secp256r1_sha256_test.json'));
 const PINNED = { ecpoint: 355, webcrypto: 353, p1363: 262, der: 484 };
@@ -70,14 +58,6 @@ function agreeKey(privateKey: Uint8Array): Promise<KeyRef> {
     imported.set(k, ref);
   }
   return ref;
-}
-
-function jwkToRaw(jwk: Jwk): Uint8Array | undefined {
-  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') return undefined;
-  const x = fromBase64Url(jwk.x);
-  const y = fromBase64Url(jwk.y);
-  if (x?.length !== 32 || y?.length !== 32) return undefined;
-  return Uint8Array.of(0x04, ...x, ...y);
 }
 
 async function outcome(p: Promise<Uint8Array>): Promise<string> {

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import type { KeyRef, WebCryptoKeyBackend } from '@sigil/sdk';
-import { fromHex, toBase64Url } from '../../packages/sdk/src/internal/bytes.js';
+import { fromBase64Url, fromHex, toBase64Url } from '../../packages/sdk/src/internal/bytes.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const vectorsRoot = resolve(repoRoot, '../shared/vectors');
@@ -117,4 +117,29 @@ export async function adoptVectorKey(
   const priv = await subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', d: toBase64Url(d), x, y }, algorithm, false, usage === 'agree' ? ['deriveBits'] : ['sign']);
   const pub = await subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, algorithm, true, usage === 'agree' ? [] : ['verify']);
   return backend.adoptKeyPair({ privateKey: priv, publicKey: pub, usage, label: 'vector' });
+}
+
+/** A key of the Wycheproof ECDH `webcrypto` file (a JWK). */
+export interface WycheproofJwk {
+  kty: string;
+  crv: string;
+  x: string;
+  y: string;
+  d?: string;
+}
+
+/** A case of the Wycheproof ECDH files: keys as hex SEC1 points (`ecpoint`) or JWKs (`webcrypto`). */
+export interface EcdhTest<P> extends WycheproofTest {
+  readonly public: P;
+  readonly private: P;
+  readonly shared: string;
+}
+
+/** A P-256 JWK in the SDK's wire form (65-byte uncompressed); undefined if it is not a P-256 EC JWK. */
+export function jwkToRaw(jwk: WycheproofJwk): Uint8Array | undefined {
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') return undefined;
+  const x = fromBase64Url(jwk.x);
+  const y = fromBase64Url(jwk.y);
+  if (x?.length !== 32 || y?.length !== 32) return undefined;
+  return Uint8Array.of(0x04, ...x, ...y);
 }

@@ -10,34 +10,7 @@ import { SigilError, WebCryptoKeyBackend, checkP256PublicKey } from '@sigil/sdk'
 import { fromBase64Url, toHex } from '../src/internal/bytes.js';
 import { platform as nodePlatform } from '../src/internal/platform/node.js';
 import { platform as webPlatform } from '../src/internal/platform/web.js';
-import { adoptVectorKey, caseName, hex, loadWycheproof, wycheproofCases, type WycheproofTest } from '../../../test/support/vectors.js';
-
-interface Jwk {
-  kty: string;
-  crv: string;
-  x: string;
-  y: string;
-  d?: string;
-}
-interface EcpointTest extends WycheproofTest {
-  readonly public: string;
-  readonly private: string;
-  readonly shared: string;
-}
-interface WebcryptoTest extends WycheproofTest {
-  readonly public: Jwk;
-  readonly private: Jwk;
-  readonly shared: string;
-}
-
-/** A P-256 JWK as the SDK's wire form (65-byte uncompressed); undefined if it is not a P-256 EC JWK. */
-function jwkToRaw(jwk: Jwk): Uint8Array | undefined {
-  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256') return undefined;
-  const x = fromBase64Url(jwk.x);
-  const y = fromBase64Url(jwk.y);
-  if (x?.length !== 32 || y?.length !== 32) return undefined;
-  return Uint8Array.of(0x04, ...x, ...y);
-}
+import { adoptVectorKey, caseName, hex, jwkToRaw, loadWycheproof, wycheproofCases, type EcdhTest, type WycheproofJwk } from '../../../test/support/vectors.js';
 
 function strip(d: Uint8Array): Uint8Array {
   let s = d;
@@ -54,8 +27,8 @@ async function outcome(p: Promise<Uint8Array>): Promise<string> {
   }
 }
 
-const ecpoint = wycheproofCases(loadWycheproof<EcpointTest>('ecdh_secp256r1_ecpoint_test.json'));
-const webcrypto = wycheproofCases(loadWycheproof<WebcryptoTest>('ecdh_secp256r1_webcrypto_test.json'));
+const ecpoint = wycheproofCases(loadWycheproof<EcdhTest<string>>('ecdh_secp256r1_ecpoint_test.json'));
+const webcrypto = wycheproofCases(loadWycheproof<EcdhTest<WycheproofJwk>>('ecdh_secp256r1_webcrypto_test.json'));
 const PINNED = { ecpoint: 355, webcrypto: 353 };
 const executed = { ecpoint: 0, webcrypto: 0, senderSide: 0 };
 

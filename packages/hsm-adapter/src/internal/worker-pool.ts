@@ -2,18 +2,19 @@
 // session of its own, and a batching dispatcher in front of them.
 //
 // Why batching: an ECDSA sign costs ~40 µs on SoftHSM and a postMessage round trip costs
-// about as much, so one message per call loses what the second thread gains (measured:
-// 23.7k/s against 33.9k/s sync). So calls made in the same turn of the event loop are taken
-// together and split between this thread and the idle workers: one message per worker per
-// batch, one reply per batch. A call that is alone (nothing else pending, no batch out) gains
-// nothing from a thread and runs at once here, with the caller's own session.
+// about as much, so a message per call with this thread waiting on it loses what the second
+// thread gains (measured: 23.7k/s against 33.9k/s sync). So calls made in the same turn of the
+// event loop are taken together and split between this thread and the workers, one reply per
+// batch, and a worker is sent its next batches while it still runs one (see #flush). A call
+// that is alone (nothing else pending, nothing out) gains nothing from a thread and runs at
+// once here, with the caller's own session.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
 import { meaningOf } from './ckr.js';
-import { decodeResults, encodeCalls, FAILED_WITHOUT_CKR, OP_DERIVE, OP_SIGN, type WorkerBatch, type WorkerCall, type WorkerInit, type WorkerReady, type WorkerReply } from './worker-protocol.js';
+import { decodeResults, encodeCalls, FAILED_WITHOUT_CKR, type WorkerBatch, type WorkerCall, type WorkerInit, type WorkerReady, type WorkerReply } from './worker-protocol.js';
 
 /**
  * The failure of a call in a worker. With a CKR_* number it looks like a pkcs11js error
@@ -58,15 +59,21 @@ function ready(worker: Worker): Promise<void> {
 }
 
 /**
- * This thread's share of a batch relative to a worker's, per operation. Every call's checks
- * (key lookup, usage and policy, and for derive the peer-point check) run on this thread before
- * the call is shared out, so this thread has less time left for its own share. For sign they
- * are cheap: an even split. For derive they are not: this thread takes a third of a worker's
- * share (1 of 4 calls with one worker). Measured (4 callers, 1 worker, against one sync caller,
- * on a quiet machine, six runs alternating with four of the even split): derive 1.20x against
- * 1.16x; sign is unchanged (weight 1).
+ * This thread's share of the calls in flight relative to one worker's. Besides its own share,
+ * this thread runs every call's checks (key lookup, usage, policy, the peer-point check of a
+ * derive), sends the batches and reads the replies; a worker only calls the token. A third:
+ * with one worker, 1 of 4 callers' calls runs here and 3 are out at the worker.
  */
-const HERE_WEIGHT: Readonly<Record<WorkerCall['op'], number>> = { [OP_SIGN]: 1, [OP_DERIVE]: 1 / 3 };
+const HERE_SHARE = 1 / 3;
+
+/**
+ * Batches a worker may hold at once: the one it runs and up to two queued behind it. This
+ * thread reads a reply only between its own (sync) token calls, so a worker that is sent its
+ * next batch only after its reply has been read sits idle for up to one call of this thread
+ * each time (measured: idle a quarter of the time in derive batches). With its share split
+ * into three messages, it still has work queued when one of them comes back.
+ */
+const QUEUED_BATCHES = 3;
 
 interface Pending {
   readonly call: WorkerCall;
@@ -77,8 +84,10 @@ interface Pending {
 
 interface Slot {
   readonly worker: Worker;
-  /** The batch this worker is running, if any. */
-  batch: Pending[] | undefined;
+  /** The batches sent to this worker and not answered yet, oldest (the one running) first. */
+  readonly batches: Pending[][];
+  /** How many calls those batches hold. */
+  calls: number;
 }
 
 /**
@@ -131,7 +140,7 @@ export class TokenWorkers {
     try {
       for (let i = 0; i < count; i++) {
         const worker = new Worker(entry, { workerData: init, eval: isCode });
-        slots.push({ worker, batch: undefined });
+        slots.push({ worker, batches: [], calls: 0 });
       }
       await Promise.all(slots.map(({ worker }) => ready(worker)));
     } catch (e) {
@@ -183,27 +192,26 @@ export class TokenWorkers {
     this.#scheduled = false;
     const pending = this.#pending;
     if (pending.length === 0) return;
-    // This thread and each worker take an equal share: idle workers get theirs first, so they
-    // run while this thread runs its own; what is left beyond this thread's share (when some
-    // workers are still out) waits for the next worker to come back (#settle flushes again).
-    // A lone call is this thread's share. Why this thread works too: it is awake for the
-    // callers anyway, and leaving it idle would mean three busy threads on two cores, or a
-    // message for every call. Measured here (ECDSA sign, 4 callers, 1 worker, against one sync
-    // caller, with the control at 1.83x): this policy 1.28x; every call to the workers 0.81x;
-    // this thread waiting while every worker is out 0.90x.
-    // Shares are weighted per operation (HERE_WEIGHT): with weight w and k workers, this thread
-    // takes ceil(n·w / (k + w)) calls and each idle worker ceil(n / (k + w)); w = 1 is an even split,
-    // and a batch of both operations takes the mean weight of its calls.
-    let weight = 0;
-    for (const p of pending) weight += HERE_WEIGHT[p.call.op];
-    weight /= pending.length;
+    // The calls in flight (pending here, or out at a worker) are shared between this thread
+    // and the workers, this thread counting HERE_SHARE of a worker: each worker is topped up
+    // to floor(n / (k + HERE_SHARE)) calls, sent in up to QUEUED_BATCHES messages, and this
+    // thread runs up to ceil(n·HERE_SHARE / (k + HERE_SHARE)) of what is left at once; the
+    // rest waits for the next flush (a reply, or the next turn). A lone call is this thread's.
+    // Why this thread works too: it is awake for the callers anyway, and leaving it idle would
+    // mean three busy threads on two cores, or a message for every call. Measured here (4
+    // callers, 1 worker, against one sync caller, control 1.7x or more): sign 1.52x and derive
+    // 1.39x, where one batch per worker at a time gave 1.31x and 1.18-1.24x, split evenly for
+    // sign and a third here for derive; every call to the workers 0.81x (sign).
+    let out = 0;
+    for (const slot of this.#slots) out += slot.calls;
+    const n = pending.length + out;
     const k = this.#slots.length;
-    const here = Math.ceil((pending.length * weight) / (k + weight));
-    const share = Math.ceil(pending.length / (k + weight));
+    const perWorker = Math.floor(n / (k + HERE_SHARE));
+    const here = Math.ceil((n * HERE_SHARE) / (k + HERE_SHARE));
+    const batchSize = Math.max(1, Math.ceil(perWorker / QUEUED_BATCHES));
     for (const slot of this.#slots) {
-      if (pending.length <= here) break;
-      if (slot.batch === undefined) {
-        const count = Math.min(share, pending.length - 1);
+      while (pending.length > 0 && slot.batches.length < QUEUED_BATCHES && slot.calls < perWorker) {
+        const count = Math.min(perWorker - slot.calls, batchSize, pending.length);
         this.#send(slot, pending.splice(pending.length - count, count));
       }
     }
@@ -217,7 +225,8 @@ export class TokenWorkers {
   }
 
   #send(slot: Slot, batch: Pending[]): void {
-    slot.batch = batch;
+    slot.batches.push(batch);
+    slot.calls += batch.length;
     this.#inFlight++;
     slot.worker.ref();
     const message: WorkerBatch = { calls: encodeCalls(batch.map((p) => p.call)) };
@@ -225,11 +234,13 @@ export class TokenWorkers {
   }
 
   #settle(slot: Slot, reply: WorkerReply): void {
-    const batch = slot.batch;
+    // A worker answers its batches in the order they were sent.
+    const batch = slot.batches.shift();
     if (batch === undefined) return;
-    slot.batch = undefined;
+    slot.calls -= batch.length;
     this.#inFlight--;
-    slot.worker.unref();
+    // ref() and unref() are not counted: the worker stays ref'd while any batch is out.
+    if (slot.batches.length === 0) slot.worker.unref();
     const results = decodeResults(reply.results);
     reply.results.fill(0); // outputs were copied out; derived secrets are not left in the batch buffer
     for (let i = 0; i < batch.length; i++) {
@@ -237,8 +248,8 @@ export class TokenWorkers {
       if (r instanceof Uint8Array) batch[i]!.resolve(r);
       else batch[i]!.reject(workerCallError(r ?? FAILED_WITHOUT_CKR));
     }
-    // Whatever queued while this worker was busy goes out at the end of this turn, joined by
-    // the calls of the callers just woken.
+    // Whatever waits goes out at the end of this turn, joined by the calls of the callers just
+    // woken.
     if (this.#pending.length > 0 && !this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#flush());
@@ -248,9 +259,8 @@ export class TokenWorkers {
   #lost(slot: Slot): void {
     const i = this.#slots.indexOf(slot);
     if (i >= 0) this.#slots.splice(i, 1);
-    const batch = slot.batch;
-    slot.batch = undefined;
-    if (batch !== undefined) {
+    slot.calls = 0;
+    for (const batch of slot.batches.splice(0)) {
       this.#inFlight--;
       for (const p of batch) p.reject(workerCallError(FAILED_WITHOUT_CKR));
     }

@@ -35,6 +35,17 @@ describeKeyBackendConformance('Pkcs11KeyBackend (SoftHSM)', async () => {
   };
 });
 
+// The default execution ('auto') runs a lone caller on the calling thread and starts worker
+// threads for concurrent callers (covered in pkcs11-workers.test.ts); 'thread' never does.
+describeKeyBackendConformance("Pkcs11KeyBackend (SoftHSM, execution: 'thread')", async () => {
+  const backend = await open({ execution: 'thread' });
+  return {
+    backend,
+    close: () => backend.close(),
+    assertPrivateKeyUnexportable: async (ref: KeyRef) => assertUnexportableOnToken(token, ref.id),
+  };
+});
+
 describe('Pkcs11KeyBackend on SoftHSM', () => {
   let keys: Pkcs11KeyBackend;
   beforeAll(async () => {

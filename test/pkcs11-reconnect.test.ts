@@ -139,8 +139,10 @@ describe('restart', () => {
         const byId = await keys.getKey(id);
         const byLabel = await keys.listKeys({ label });
         const signature = byId ? Buffer.from(await keys.sign(byId, new TextEncoder().encode('from the child'))).toString('hex') : null;
+        // Concurrent calls in a single-file bundle: no worker script beside it, so they run on this thread.
+        const more = byId ? await Promise.all([1, 2, 3, 4].map((i) => keys.sign(byId, new Uint8Array([i])))) : [];
         await keys.close();
-        process.stdout.write(JSON.stringify({ found: byId?.id ?? null, byLabel: byLabel.map((r) => r.id), signature }));
+        process.stdout.write(JSON.stringify({ found: byId?.id ?? null, byLabel: byLabel.map((r) => r.id), signature, more: more.map((s) => Buffer.from(s).toString('hex')) }));
       }
       main().catch((e) => { process.stderr.write(String(e && e.stack)); process.exit(1); });
     `;
@@ -172,10 +174,16 @@ describe('restart', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [bundle, token.module, token.label, token.pin, ref.id, label], {
       env: { ...process.env, ...token.env, NODE_PATH: join(repoRoot, 'node_modules') },
     });
-    const out = JSON.parse(stdout) as { found: string; byLabel: string[]; signature: string };
+    const out = JSON.parse(stdout) as { found: string; byLabel: string[]; signature: string; more: string[] };
     expect(out.found).toBe(ref.id);
     expect(out.byLabel).toEqual([ref.id]);
     const ok = nodeVerify('sha256', text('from the child'), { key: spkiFromRaw(ref.publicKey), dsaEncoding: 'ieee-p1363' }, Buffer.from(out.signature, 'hex'));
     expect(ok).toBe(true);
+    expect(out.more.map((sig, i) => nodeVerify('sha256', new Uint8Array([i + 1]), { key: spkiFromRaw(ref.publicKey), dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'hex')))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 });

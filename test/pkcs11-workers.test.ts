@@ -1,7 +1,7 @@
 // Pkcs11KeyBackend with `execution: 'workers'`: the shared conformance suite, concurrent calls
 // (which go to the token workers in batches), the checks that must still happen on the calling
 // thread (usage, policy, keys deleted elsewhere), close(), and the token going away and coming
-// back. The reconnect cases finalize the module, so they come last; this file runs in its own
+// back; and the default `'auto'`, which starts the workers at the first concurrent calls. The reconnect cases finalize the module, so they come last; this file runs in its own
 // process (vitest pool: forks). Workers run token-worker.ts from the sources, through tsx.
 import { createECDH, verify as nodeVerify } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -163,6 +163,78 @@ describe("execution: 'workers'", () => {
     const before = threads();
     await expect(open({ pin: 'not-the-pin' })).rejects.toSatisfy(isCode('E_HSM_PIN'));
     expect(threads()).toBe(before);
+  });
+});
+
+describe("execution: 'auto' (the default): workers start at the first concurrent calls", () => {
+  let keys: Pkcs11KeyBackend;
+  let signer: KeyRef;
+  let agreer: KeyRef;
+  beforeAll(async () => {
+    keys = await open();
+    signer = await keys.generateKeyPair({ usage: 'sign', label: 'a-sign' });
+    agreer = await keys.generateKeyPair({ usage: 'agree', label: 'a-agree' });
+  });
+  afterAll(async () => {
+    await keys?.close();
+  });
+
+  const openDefault = (extra: Partial<Parameters<typeof Pkcs11KeyBackend.open>[0]> = {}) =>
+    Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, ...extra });
+
+  /** Two signs and two derives at once, each checked. */
+  async function concurrent(b: Pkcs11KeyBackend, i: number): Promise<boolean[]> {
+    const peers = [peer(), peer()];
+    return Promise.all([
+      ...[0, 1].map(async (j) => verifies(signer, new Uint8Array([i, j]), await b.sign(signer, new Uint8Array([i, j])))),
+      ...peers.map(async (p) => Buffer.from(await b.deriveSharedSecret(agreer, p.publicKey)).equals(p.secretWith(agreer))),
+    ]);
+  }
+
+  it('starts no worker for a lone caller, starts them at the first concurrent calls, answers every call, and close() ends them', async () => {
+    const before = threads();
+    const b = await openDefault({ workers: 2 });
+    for (let i = 0; i < 50; i++) {
+      expect(verifies(signer, new Uint8Array([i]), await b.sign(signer, new Uint8Array([i])))).toBe(true);
+      const p = peer();
+      expect(Buffer.from(await b.deriveSharedSecret(agreer, p.publicKey)).equals(p.secretWith(agreer))).toBe(true);
+    }
+    expect(threads()).toBe(before);
+    expect(await concurrent(b, 0)).toEqual([true, true, true, true]);
+    expect(threads()).toBeGreaterThanOrEqual(before + 2);
+    // The workers come up in the background; calls are answered all along (on this thread
+    // until then), and in batches shared with the workers afterwards.
+    for (let i = 1; i < 200; i++) {
+      expect(await concurrent(b, i)).toEqual([true, true, true, true]);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await b.close();
+    expect(threads()).toBe(before);
+  });
+
+  it('settles every call when closed while its workers are starting, and ends them', async () => {
+    const before = threads();
+    const b = await openDefault({ workers: 2 });
+    expect(await concurrent(b, 0)).toEqual([true, true, true, true]);
+    await b.close();
+    expect(threads()).toBe(before);
+    await expect(Promise.all([b.sign(signer, text('x')), b.sign(signer, text('y'))])).rejects.toSatisfy(isCode('E_BACKEND_CLOSED'));
+  });
+
+  it("defaults to 'thread' with asyncCalls: no worker even for concurrent calls", async () => {
+    const b = await openDefault({ asyncCalls: true });
+    try {
+      await concurrent(b, 0); // the first use of libuv's thread pool in this process may start it
+      const before = threads();
+      for (let i = 1; i < 20; i++) expect(await concurrent(b, i)).toEqual([true, true, true, true]);
+      expect(threads()).toBe(before);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it("refuses an unknown execution with TypeError", async () => {
+    await expect(openDefault({ execution: 'fibers' as never })).rejects.toBeInstanceOf(TypeError);
   });
 });
 

@@ -18,7 +18,8 @@ import { SigilError } from '@sigil/sdk/errors';
 import { ckrOf, meaningOf, toSigilError } from './internal/ckr.js';
 import { decodeEcPoint, encodeEcPoint, P256_EC_PARAMS } from './internal/ec.js';
 import { acquireModule, initializeModule, login, releaseModule, type LoadedModule } from './internal/module-registry.js';
-import { reconnectCodes, TokenWorkers } from './internal/worker-pool.js';
+import { reconnectCodes, TokenWorkers, workerEntry, type WorkerEntry } from './internal/worker-pool.js';
+import type { WorkerInit } from './internal/worker-protocol.js';
 import { OP_DERIVE, OP_SIGN } from './internal/worker-protocol.js';
 import {
   DERIVED_SECRET_TEMPLATE,
@@ -52,26 +53,35 @@ export interface Pkcs11KeyBackendOptions {
    */
   readonly asyncCalls?: boolean | undefined;
   /**
-   * Where `sign` and `deriveSharedSecret` run. `'thread'` (default): on the calling thread,
-   * as set by `asyncCalls`. `'workers'` (opt-in): a call made while no other is pending still
-   * runs on the calling thread (sync), but calls made concurrently are collected for one turn
-   * of the event loop and shared, in batches, between the calling thread and worker threads
-   * that each hold a session of their own and make the sync pkcs11js calls, so that a token
-   * that does most of each call outside its locks (SoftHSM) can use more than one core. Keys,
-   * usage and policy are checked on the calling thread first; errors, reconnection and
-   * `close()` behave as in `'thread'`. Measured on 2 cores with the second one free (control
-   * 1.74–1.78x; scripts/bench/key-backends.mjs): one caller 0.98–1.01x of the sync path;
-   * four callers 1.16–1.29x of one sync caller for ECDSA sign and 1.20–1.25x for ECDH derive
-   * (the calling thread takes a smaller share of a derive batch: it also checks each peer key),
-   * where `asyncCalls` gives 1.01–1.20x and 1.10–1.15x and loses half the speed of one caller.
-   * Not the default: the gain is short of a reliable 1.25x, and each backend then holds
-   * worker threads (started at `open`). Needs the package's built layout (the worker script
-   * is dist/internal/token-worker.js), so it does not survive bundling into one file.
+   * Where `sign` and `deriveSharedSecret` run. With worker threads, a call made alone runs on
+   * the calling thread (sync), and calls made concurrently (in the same turn of the event
+   * loop) are shared, in batches, between the calling thread and worker threads that each
+   * hold a session of their own (one more session on the token per worker) and make the sync
+   * pkcs11js calls, so that a token that does most of each call outside its locks (SoftHSM)
+   * can use more than one core. Keys, usage and policy are checked on the calling thread
+   * first; errors, reconnection and `close()` behave as on one thread.
+   *
+   * - `'auto'` (the default, unless `asyncCalls` is true): the workers start in the
+   *   background at the first concurrent calls, never for a lone caller. Until they are up,
+   *   and for good if they cannot start (no worker script beside this module, as in a
+   *   single-file bundle; a worker that cannot open its session), every call runs on the
+   *   calling thread, as with `'thread'`.
+   * - `'workers'`: the workers start at `open()`, which fails if they cannot.
+   * - `'thread'` (the default when `asyncCalls` is true): every call on the calling thread,
+   *   sync or through the *Async calls as `asyncCalls` says.
+   *
+   * Measured on 2 cores with the second one free (control 1.72–1.74x;
+   * scripts/bench/key-backends.mjs): one caller 0.95–1.01x of the sync path (`'auto'`:
+   * 1.00–1.01x); four callers, against one sync caller, 1.41–1.48x for ECDSA sign and
+   * 1.37–1.39x for ECDH derive with `'workers'`, 1.36x and 1.35x with `'auto'` (raw pkcs11js
+   * on two threads: 1.65–1.69x and 1.38x), where `'thread'` gives 0.97–1.00x and `asyncCalls`
+   * 1.14–1.19x (and halves one caller's rate).
    */
-  readonly execution?: 'thread' | 'workers' | undefined;
+  readonly execution?: 'auto' | 'thread' | 'workers' | undefined;
   /**
-   * Worker threads for `execution: 'workers'` (1 to 16; default: one fewer than the cores,
-   * at least 1). The calling thread takes a share of every batch itself, so it counts as one.
+   * Worker threads for `execution: 'auto'` and `'workers'` (1 to 16; default: one fewer than
+   * the cores, at least 1). The calling thread takes a share of every batch itself, so it
+   * counts as one.
    */
   readonly workers?: number | undefined;
 }
@@ -124,8 +134,15 @@ interface ResolvedOptions {
   readonly pin: string;
   readonly sessions: number;
   readonly asyncCalls: boolean;
-  readonly execution: 'thread' | 'workers';
+  readonly execution: 'auto' | 'thread' | 'workers';
   readonly workers: number;
+}
+
+/** What a lazy start of the token workers needs (see `#startWorkers`). */
+interface WorkerStart {
+  readonly entry: WorkerEntry;
+  readonly options: Omit<WorkerInit, 'generation'>;
+  readonly count: number;
 }
 
 interface Waiter {
@@ -155,9 +172,10 @@ const ID_PATTERN = /^[0-9a-f]{32}$/;
  * are found again by id or label. A key on the token that reads back extractable or not
  * sensitive (imported by another tool, say) is refused with `E_KEY_POLICY`.
  *
- * Concurrency: a pool of sessions (default 4); callers beyond that wait their turn. If the
- * token goes away (module finalized, sessions closed, token removed) the next call reconnects,
- * logs in again and retries once.
+ * Concurrency: a pool of sessions (default 4); callers beyond that wait their turn. Concurrent
+ * sign and derive calls are shared with worker threads (see `execution`). If the token goes
+ * away (module finalized, sessions closed, token removed) the next call reconnects, logs in
+ * again and retries once.
  *
  * SoftHSM is a software token: it proves the PKCS#11 path, not hardware isolation (the key sits
  * in this process's memory and, PIN-encrypted, in its token directory).
@@ -179,6 +197,11 @@ export class Pkcs11KeyBackend implements KeyBackend {
   #conn: Connection | undefined;
   #generation = 0;
   #workers: TokenWorkers | undefined;
+  /** Set while the workers may still be started (execution 'auto', script found, not tried yet). */
+  #workerStart: WorkerStart | undefined;
+  #starting: Promise<void> | undefined;
+  /** A sign or derive ran on this thread in the current microtask window (see `#noteCall`). */
+  #callInWindow = false;
   #connecting: Promise<Connection> | undefined;
   readonly #waiters: Waiter[] = [];
   #closed = false;
@@ -200,7 +223,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
    *
    * @throws {SigilError} `E_HSM_UNAVAILABLE` if the module file or the token label is not found
    *   (the message names which); `E_HSM_PIN` for a wrong PIN; `E_HSM_PIN_LOCKED` if the user
-   *   PIN is locked; `E_HSM_LOGIN` for another login failure; `E_HSM` for other token failures.
+   *   PIN is locked; `E_HSM_LOGIN` for another login failure; `E_HSM` for other token failures,
+   *   and with `execution: 'workers'` when the token workers cannot start.
    * @throws {TypeError | RangeError} for malformed options.
    */
   static async open(options: Pkcs11KeyBackendOptions): Promise<Pkcs11KeyBackend> {
@@ -209,11 +233,22 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const backend = new Pkcs11KeyBackend(module, checked);
     try {
       const conn = await backend.#connected();
-      if (checked.execution === 'workers') {
+      if (checked.execution !== 'thread') {
+        const entry = workerEntry();
         const options = { module: checked.module, token: checked.token, pin: checked.pin, reconnectCodes: reconnectCodes() };
-        backend.#workers = await TokenWorkers.start(options, conn.generation, checked.workers).catch((e: unknown) => {
-          throw toSigilError(e, 'starting token workers');
-        });
+        if (checked.execution === 'auto') {
+          // Without a worker script beside this module (bundled into one file) every call runs here.
+          if (entry !== undefined) backend.#workerStart = { entry, options, count: checked.workers };
+        } else {
+          if (entry === undefined) {
+            throw new SigilError('E_HSM', "execution 'workers' needs the token worker script beside this module (internal/token-worker.js); a single-file bundle has none.", {
+              detail: 'no-worker-script',
+            });
+          }
+          backend.#workers = await TokenWorkers.start(entry, options, conn.generation, checked.workers).catch((e: unknown) => {
+            throw toSigilError(e, 'starting token workers');
+          });
+        }
       }
     } catch (e) {
       const conn = backend.#conn;
@@ -234,12 +269,15 @@ export class Pkcs11KeyBackend implements KeyBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#workerStart = undefined;
     for (const w of this.#waiters.splice(0)) w.reject(closedError());
     const conn = this.#conn;
     this.#conn = undefined;
     if (conn !== undefined) this.#retire(conn);
     if (this.#busy > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
-    // Workers close their sessions before the module can be finalized under them.
+    // Workers close their sessions before the module can be finalized under them (workers
+    // still starting are closed as soon as they are up).
+    await this.#starting;
     await this.#workers?.close();
     releaseModule(this.#module);
   }
@@ -315,6 +353,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
         };
         return this.#workers.run({ op: OP_SIGN, generation: conn.generation, key: entry.privateHandle, input: digest }, here).then(p1363);
       }
+      this.#noteCall(conn);
       lib.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, entry.privateHandle);
       return this.#asyncCalls ? lib.C_SignAsync(session, digest, out).then(p1363) : p1363(lib.C_Sign(session, digest, out));
     });
@@ -357,6 +396,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
         const call = { op: OP_DERIVE, generation: conn.generation, key: entry.privateHandle, input: Buffer.from(peerPublicKey) } as const;
         return this.#workers.run(call, here).then(secret32);
       }
+      this.#noteCall(conn);
       return this.#asyncCalls
         ? lib.C_DeriveKeyAsync(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE).then(take)
         : take(lib.C_DeriveKey(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE));
@@ -585,6 +625,46 @@ export class Pkcs11KeyBackend implements KeyBackend {
       }
       return new Uint8Array(pt.buffer, pt.byteOffset, pt.length);
     });
+  }
+
+  // ---- token workers ----
+
+  /**
+   * Starts the token workers at the first sign or derive that runs in the same microtask
+   * window as another one: callers awaiting each other's calls in turn (concurrent callers,
+   * or a Promise.all) come back in one window; a lone caller's next call comes only after the
+   * window has closed, so it never starts a worker and keeps the plain sync path. The same
+   * window is what the workers' dispatcher batches (worker-pool.ts).
+   */
+  #noteCall(conn: Connection): void {
+    if (this.#workerStart === undefined) return;
+    if (this.#callInWindow) {
+      this.#startWorkers(conn);
+      return;
+    }
+    this.#callInWindow = true;
+    queueMicrotask(() => (this.#callInWindow = false));
+  }
+
+  /**
+   * Starts the workers once, in the background; calls go on running here until they are up.
+   * If they cannot start, this backend keeps running every call here: it is the 'thread'
+   * behaviour, never an error for a caller, and it is not retried (a worker that cannot open
+   * a session now, or a script that cannot load, would cost a failed start per batch).
+   */
+  #startWorkers(conn: Connection): void {
+    const start = this.#workerStart;
+    if (start === undefined || !conn.live) return;
+    this.#workerStart = undefined;
+    this.#starting = TokenWorkers.start(start.entry, start.options, conn.generation, start.count).then(
+      async (workers) => {
+        if (this.#closed) return workers.close();
+        // The connection may have been dropped or replaced while they started.
+        workers.generation = this.#conn?.live === true ? this.#conn.generation : 0;
+        this.#workers = workers;
+      },
+      () => undefined,
+    );
   }
 
   // ---- sessions and reconnection ----
@@ -982,9 +1062,9 @@ function checkOpenOptions(options: Pkcs11KeyBackendOptions): ResolvedOptions {
   }
   const asyncCalls = options.asyncCalls ?? false;
   if (typeof asyncCalls !== 'boolean') throw new TypeError(`"asyncCalls" expected boolean, got ${typeof asyncCalls}`);
-  const execution = options.execution ?? 'thread';
-  if (execution !== 'thread' && execution !== 'workers') {
-    throw new TypeError(`"execution" expected 'thread' or 'workers', got ${String(execution)}`);
+  const execution = options.execution ?? (asyncCalls ? 'thread' : 'auto');
+  if (execution !== 'auto' && execution !== 'thread' && execution !== 'workers') {
+    throw new TypeError(`"execution" expected 'auto', 'thread' or 'workers', got ${String(execution)}`);
   }
   const workers = options.workers ?? Math.min(16, Math.max(1, availableParallelism() - 1));
   if (!Number.isInteger(workers) || workers < 1 || workers > 16) {

@@ -1,4 +1,4 @@
-// The worker-thread side of `execution: 'workers'` (see worker-pool.ts for the main side).
+// The worker-thread side of `execution: 'auto'` and `'workers'` (see worker-pool.ts for the main side).
 //
 // One worker holds one session on the token and runs the ECDSA sign and ECDH derive calls of
 // each batch it is sent with the *sync* pkcs11js calls, one after the other, then answers the

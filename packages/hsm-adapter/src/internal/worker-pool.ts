@@ -1,5 +1,5 @@
-// The main-thread side of `execution: 'workers'`: token workers (token-worker.ts), each with a
-// session of its own, and a batching dispatcher in front of them.
+// The main-thread side of `execution: 'auto'` and `'workers'`: token workers (token-worker.ts),
+// each with a session of its own, and a batching dispatcher in front of them.
 //
 // Why batching: an ECDSA sign costs ~40 µs on SoftHSM and a postMessage round trip costs
 // about as much, so a message per call with this thread waiting on it loses what the second
@@ -90,21 +90,36 @@ interface Slot {
   calls: number;
 }
 
+/** How a token worker is started: a module URL, or code to `eval` (see {@link workerEntry}). */
+export interface WorkerEntry {
+  readonly entry: URL | string;
+  readonly eval: boolean;
+}
+
 /**
- * How to start a token worker. Built (dist/internal/worker-pool.js, the package's normal use):
- * the compiled token-worker.js beside this file. Run from the TypeScript sources (vitest, tsx),
- * beside this file there is only token-worker.ts, which Node 20 cannot load as it is (and a
- * worker does not get vitest's transform, nor tsx's loader through `--import` in `execArgv`):
- * the worker then starts with a two-line bootstrap that loads it through tsx's `tsImport`. tsx
- * is a dev dependency of the repository, needed only in that mode, never by the built package.
+ * How to start a token worker, or undefined when there is no worker script to start (then
+ * the backend runs every call on the calling thread). Built (dist/internal/worker-pool.js, the
+ * package's normal use): the compiled token-worker.js beside this file. Run from the
+ * TypeScript sources (vitest, tsx), beside this file there is only token-worker.ts, which Node
+ * 20 cannot load as it is (and a worker does not get vitest's transform, nor tsx's loader
+ * through `--import` in `execArgv`): the worker then starts with a two-line bootstrap that
+ * loads it through tsx's `tsImport`. tsx is a dev dependency of the repository, needed only in
+ * that mode, never by the built package. Bundled into one file, neither script is beside the
+ * bundle (and in a CommonJS bundle `import.meta.url` is not even set): undefined.
  */
-function workerEntry(): { readonly entry: URL | string; readonly eval: boolean } {
-  const js = new URL('./token-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { entry: js, eval: false };
-  const ts = new URL('./token-worker.ts', import.meta.url).href;
-  // The ESM build of tsx's API (its CommonJS build registers its hooks from a wrong path).
-  const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  return { entry: `import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(ts)}, ${JSON.stringify(ts)}));`, eval: true };
+export function workerEntry(): WorkerEntry | undefined {
+  try {
+    const js = new URL('./token-worker.js', import.meta.url);
+    if (existsSync(fileURLToPath(js))) return { entry: js, eval: false };
+    const tsUrl = new URL('./token-worker.ts', import.meta.url);
+    if (!existsSync(fileURLToPath(tsUrl))) return undefined;
+    const ts = tsUrl.href;
+    // The ESM build of tsx's API (its CommonJS build registers its hooks from a wrong path).
+    const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    return { entry: `import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(ts)}, ${JSON.stringify(ts)}));`, eval: true };
+  } catch {
+    return undefined;
+  }
 }
 
 export class TokenWorkers {
@@ -130,8 +145,7 @@ export class TokenWorkers {
    *
    * @throws what {@link workerCallError} makes of the CKR_* value a worker failed to open its session with.
    */
-  static async start(options: Omit<WorkerInit, 'generation'>, generation: number, count: number): Promise<TokenWorkers> {
-    const { entry, eval: isCode } = workerEntry();
+  static async start(entry: WorkerEntry, options: Omit<WorkerInit, 'generation'>, generation: number, count: number): Promise<TokenWorkers> {
     const shared = new SharedArrayBuffer(4);
     const live = new Int32Array(shared);
     Atomics.store(live, 0, generation);
@@ -139,7 +153,7 @@ export class TokenWorkers {
     const slots: Slot[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const worker = new Worker(entry, { workerData: init, eval: isCode });
+        const worker = new Worker(entry.entry, { workerData: init, eval: entry.eval });
         slots.push({ worker, batches: [], calls: 0 });
       }
       await Promise.all(slots.map(({ worker }) => ready(worker)));

@@ -4,6 +4,7 @@ export type {
   StoreLimits,
   AccountKind,
   AccountRecord,
+  AccountStatements,
   NewStatement,
   NextStatement,
   NewBlob,

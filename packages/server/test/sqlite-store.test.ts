@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { STATEMENT_LIMITS, SigilError, encodeSignedStatement } from '@sigil/sdk';
 import { DEFAULT_STORE_LIMITS, SqliteStore, openSqliteStore } from '@sigil/server';
+import { SQLITE_MIGRATIONS } from '../src/store/sqlite-migrations.js';
 import { describeStoreContract } from './store-contract.js';
 
 function tempDir(): string {
@@ -36,9 +37,69 @@ describe('SqliteStore specifics', () => {
       await (await openSqliteStore(file)).close();
       const db = new Database(file, { readonly: true });
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }]);
+      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: SQLITE_MIGRATIONS.length }]);
       db.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('packs the statements of a version-1 database into the account rows when it migrates', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'sigil.db');
+    try {
+      // A database as version 1 left it, written without the store (which would migrate it).
+      const db = new Database(file);
+      db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT');
+      db.exec(SQLITE_MIGRATIONS[0] as string);
+      db.prepare('INSERT INTO schema_version (version) VALUES (1)').run();
+      const ids = Array.from({ length: 1203 }, (_, i) => `acct-${i}`); // more than one page of accounts
+      const insertAccount = db.prepare("INSERT INTO accounts (id, kind, created_at) VALUES (?, 'user', 1)");
+      const insertStatement = db.prepare('INSERT INTO statements (leaf_index, account_id, kind, bytes, created_at) VALUES (?, ?, ?, ?, 1)');
+      db.transaction(() => {
+        for (const id of ids) insertAccount.run(id);
+        let leaf = 0;
+        for (let round = 0; round < 3; round++) {
+          for (const [i, id] of ids.entries()) if (i % (round + 1) === 0) insertStatement.run(leaf++, id, 'k', Buffer.from(`${id}/${round}/${leaf}`));
+        }
+      })();
+      db.close();
+      const store = await openSqliteStore(file);
+      try {
+        for (const id of [ids[0]!, ids[1]!, ids[2]!, ids[999]!, ids[1000]!, ids[1202]!]) {
+          const listed = (await store.listStatements(id)).map((s) => ({ leafIndex: s.leafIndex, bytes: s.bytes }));
+          expect(listed.length).toBeGreaterThan(0);
+          expect(await store.getAccountStatements(id)).toEqual({ kind: 'user', statements: listed });
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("sees the tree grow through another connection's appends and its own, at once", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'sigil.db');
+    const a = await openSqliteStore(file);
+    const b = await openSqliteStore(file);
+    try {
+      await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+      let expected = 0;
+      for (let i = 0; i < 20; i++) {
+        expect(await a.treeSize()).toBe(expected);
+        expect(await b.treeSize()).toBe(expected);
+        const writer = i % 3 === 0 ? b : a; // either side, several times in a row
+        await writer.appendStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(i), now: 1 });
+        expected++;
+        expect(await writer.treeSize()).toBe(expected);
+        expect(await (writer === a ? b : a).treeSize()).toBe(expected);
+      }
+      // A refused append (unknown account) changes nothing, on either side.
+      await expect(a.appendStatement({ accountId: 'nobody', kind: 'k', bytes: Uint8Array.of(1), now: 1 })).rejects.toThrow();
+      expect([await a.treeSize(), await b.treeSize()]).toEqual([expected, expected]);
+    } finally {
+      await a.close();
+      await b.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -11,10 +11,12 @@
 import Database from 'better-sqlite3';
 import { SigilError } from '@sigil/sdk';
 import { HASH_SIZE, appendNodes, appendSiblingKeys, leafHash } from '../log/tree-math.js';
-import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { appendPacked, unpack } from './packed-statements.js';
+import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations.js';
 import {
   DEFAULT_STORE_LIMITS,
   type AccountRecord,
+  type AccountStatements,
   type BlobRecord,
   type ChallengeRecord,
   type CheckpointRecord,
@@ -110,6 +112,8 @@ export class SqliteStore implements Store {
   readonly #append: (s: NewStatement, bytes: Uint8Array) => number;
   readonly #appendNext: (s: NextStatement, bytes: Uint8Array) => number | undefined;
   readonly #readNodes: (keys: readonly NodeKey[]) => Uint8Array[];
+  /** The tree size read last, with the database's data_version at the time (see treeSize). */
+  #knownSize: { readonly n: number; readonly dataVersion: number } | undefined;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_STORE_LIMITS, ...options.limits });
@@ -123,6 +127,12 @@ export class SqliteStore implements Store {
       // 64 MiB of page cache (the default is 2 MiB): keeps the upper levels of the node index hot,
       // so proofs on a large log stay a few cached B-tree lookups.
       db.pragma('cache_size = -65536');
+      // Reads through a memory map of the file (up to SQLite's build limit) instead of a read()
+      // per page: lookups touch a few random pages each, and a million accounts make a file of
+      // over a gigabyte (measured: lookups at a million accounts 1.15x faster). The known cost:
+      // an I/O error on a mapped page ends the process instead of failing the call
+      // (sqlite.org/mmap.html); the log's append-only data then survives in the file and the WAL.
+      db.pragma('mmap_size = 17179869184');
       migrate(db);
     } catch (e) {
       db.close();
@@ -132,7 +142,11 @@ export class SqliteStore implements Store {
     this.#q = {
       insertAccount: q('INSERT INTO accounts (id, kind, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       getAccount: q('SELECT id, kind, created_at FROM accounts WHERE id = ?'),
+      getPacked: q('SELECT statements FROM accounts WHERE id = ?').pluck(),
+      setPacked: q('UPDATE accounts SET statements = ? WHERE id = ?'),
+      getAccountStatements: q('SELECT kind, statements FROM accounts WHERE id = ?').raw(),
       treeSize: q('SELECT coalesce(max(idx) + 1, 0) AS n FROM log_nodes WHERE level = 0'),
+      dataVersion: q('PRAGMA data_version').pluck(),
       insertStatement: q('INSERT INTO statements (leaf_index, account_id, kind, bytes, created_at) VALUES (?, ?, ?, ?, ?)'),
       getStatement: q('SELECT * FROM statements WHERE leaf_index = ?'),
       lastLeafOf: q('SELECT max(leaf_index) AS last FROM statements WHERE account_id = ?'),
@@ -179,6 +193,8 @@ export class SqliteStore implements Store {
     const appendLeaf = (s: NewStatement, bytes: Uint8Array): number => {
       const index = (Q.treeSize!.get() as { n: number }).n;
       Q.insertStatement!.run(index, s.accountId, s.kind, buf(bytes), s.now);
+      const packed = appendPacked(Q.getPacked!.get(s.accountId) as Buffer, index, bytes);
+      Q.setPacked!.run(buf(packed), s.accountId);
       const siblings = appendSiblingKeys(index).map(getNode);
       for (const node of appendNodes(index, leafHash(bytes), siblings)) Q.insertNode!.run(node.level, node.index, buf(node.hash));
       return index;
@@ -187,7 +203,10 @@ export class SqliteStore implements Store {
       if (Q.getAccount!.get(s.accountId) === undefined) unknownAccount(s.accountId);
       return appendLeaf(s, bytes);
     });
-    this.#append = (s, bytes) => append.immediate(s, bytes);
+    this.#append = (s, bytes) => {
+      this.#knownSize = undefined; // this connection's own commits do not move data_version
+      return append.immediate(s, bytes);
+    };
     // The head is read under the write lock (IMMEDIATE), so no other connection can append to the
     // account between this check and the insert.
     const appendNext = db.transaction((s: NextStatement, bytes: Uint8Array): number | undefined => {
@@ -197,7 +216,10 @@ export class SqliteStore implements Store {
       for (const b of s.blobs ?? []) Q.putBlob!.run(s.accountId, b.name, buf(b.bytes), s.now);
       return appendLeaf(s, bytes);
     });
-    this.#appendNext = (s, bytes) => appendNext.immediate(s, bytes);
+    this.#appendNext = (s, bytes) => {
+      this.#knownSize = undefined;
+      return appendNext.immediate(s, bytes);
+    };
     const readNodes = db.transaction((keys: readonly NodeKey[]) => keys.map((k) => new Uint8Array(getNode(k))));
     this.#readNodes = (keys) => readNodes.deferred(keys);
   }
@@ -262,8 +284,29 @@ export class SqliteStore implements Store {
     return rows.map(([leafIndex, kind, bytes, createdAt]) => ({ leafIndex, accountId, kind, bytes: bytesOf(bytes), createdAt }));
   }
 
+  async getAccountStatements(accountId: string): Promise<AccountStatements | undefined> {
+    checkString('accountId', accountId, ID_MAX);
+    const row = this.#q.getAccountStatements!.get(accountId) as [AccountRecord['kind'], Buffer] | undefined;
+    if (row === undefined) return undefined;
+    // better-sqlite3 gives each read a fresh Buffer, so views into it are the caller's own;
+    // plain Uint8Array views, as every other read returns.
+    const [kind, packed] = row;
+    return { kind, statements: unpack(new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)) };
+  }
+
+  /**
+   * Lookups ask for the tree size on every request, so it is re-read only when the database may
+   * have changed: `PRAGMA data_version` changes when another connection (any process) commits,
+   * and this connection's own appends forget the size. The pragma reads the WAL index in shared
+   * memory, no B-tree page (measured: 6 µs per lookup saved at a million leaves).
+   */
   async treeSize(): Promise<number> {
-    return (this.#q.treeSize!.get() as { n: number }).n;
+    const dataVersion = this.#q.dataVersion!.get() as number;
+    const known = this.#knownSize;
+    if (known !== undefined && known.dataVersion === dataVersion) return known.n;
+    const n = (this.#q.treeSize!.get() as { n: number }).n;
+    this.#knownSize = { n, dataVersion };
+    return n;
   }
 
   async getNodeHashes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
@@ -454,7 +497,9 @@ function migrate(db: Database.Database): void {
       );
     }
     if (current === SQLITE_MIGRATIONS.length) return false;
-    db.exec(SQLITE_MIGRATIONS[current] as string);
+    const migration = SQLITE_MIGRATIONS[current] as SqliteMigration;
+    if (typeof migration === 'string') db.exec(migration);
+    else migration(db);
     if (row === undefined) db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(current + 1);
     else db.prepare('UPDATE schema_version SET version = ?').run(current + 1);
     return true;

@@ -75,6 +75,13 @@ export interface StatementRecord {
   readonly createdAt: number;
 }
 
+/** What a lookup serves of an account (`Store.getAccountStatements`). */
+export interface AccountStatements {
+  readonly kind: AccountKind;
+  /** Every statement of the account, in log order. */
+  readonly statements: readonly { readonly leafIndex: number; readonly bytes: Uint8Array }[];
+}
+
 export interface ListStatementsOptions {
   readonly kind?: string | undefined;
   /** Only statements with a leaf index greater than this. */
@@ -180,6 +187,13 @@ export interface Store {
   appendNextStatement(statement: NextStatement): Promise<StatementRecord | undefined>;
   getStatement(leafIndex: number): Promise<StatementRecord | undefined>;
   listStatements(accountId: string, options?: ListStatementsOptions): Promise<StatementRecord[]>;
+  /**
+   * The account's kind and all of its statements, in log order, from one consistent read: the
+   * hot path of account lookups, which an implementation should serve with one index probe (the
+   * SQLite store keeps the statements packed in the account's row). `undefined` for an unknown
+   * account; an account without statements has an empty list.
+   */
+  getAccountStatements(accountId: string): Promise<AccountStatements | undefined>;
   /** Number of leaves in the log (= number of statements). */
   treeSize(): Promise<number>;
   /**

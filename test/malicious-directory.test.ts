@@ -24,7 +24,7 @@ interface AccountAnswer {
   accountId: string;
   kind: string;
   checkpoint: string;
-  statements: { leafIndex: number; statementB64: string; inclusionB64: string[] }[];
+  statements: { leafIndex: number; statementB64: string; inclusionB64: string }[];
 }
 
 const BOB = 'bob@example.test';
@@ -194,7 +194,7 @@ describe('a lying directory is caught, and nothing is encrypted to the wrong key
     const olderView = async (a: AccountAnswer): Promise<AccountAnswer> => {
       const statements = [];
       for (const s of a.statements.filter((s) => s.leafIndex < oldSize)) {
-        statements.push({ ...s, inclusionB64: (await dir.inclusion(s.leafIndex, oldSize)).map(b64u) });
+        statements.push({ ...s, inclusionB64: b64u(Buffer.concat(await dir.inclusion(s.leafIndex, oldSize))) });
       }
       return { ...a, checkpoint: oldNote, statements };
     };
@@ -226,12 +226,18 @@ describe('a lying directory is caught, and nothing is encrypted to the wrong key
     await refused(await fresh(), 'E_DIRECTORY_PROOF');
   });
 
-  it('bad inclusion proofs: a flipped bit, a missing hash, an extra hash, a wrong leaf index', async () => {
+  it('bad inclusion proofs: a flipped bit, a missing hash, an extra hash, a torn hash, a wrong leaf index', async () => {
     const { dir, alice, refused } = await world();
+    // The third statement's audit path (its 32-byte hashes concatenated), rewritten.
+    const path = (edit: (p: Buffer) => Uint8Array) => (a: AccountAnswer): AccountAnswer => ({
+      ...a,
+      statements: a.statements.map((s, i) => (i !== 2 ? s : { ...s, inclusionB64: b64u(edit(Buffer.from(s.inclusionB64, 'base64url'))) })),
+    });
     const lies: ((a: AccountAnswer) => AccountAnswer)[] = [
-      (a) => ({ ...a, statements: a.statements.map((s, i) => (i !== 2 ? s : { ...s, inclusionB64: s.inclusionB64.map((h, j) => (j === 0 ? flip(h) : h)) })) }),
-      (a) => ({ ...a, statements: a.statements.map((s, i) => (i !== 2 ? s : { ...s, inclusionB64: s.inclusionB64.slice(1) })) }),
-      (a) => ({ ...a, statements: a.statements.map((s, i) => (i !== 2 ? s : { ...s, inclusionB64: [...s.inclusionB64, s.inclusionB64[0]!] })) }),
+      (a) => ({ ...a, statements: a.statements.map((s, i) => (i !== 2 ? s : { ...s, inclusionB64: flip(s.inclusionB64) })) }),
+      path((p) => p.subarray(32)),
+      path((p) => Buffer.concat([p, p.subarray(0, 32)])),
+      path((p) => p.subarray(0, -1)),
       (a) => ({ ...a, statements: a.statements.map((s, i) => (i !== 2 ? s : { ...s, leafIndex: s.leafIndex + 1 })) }),
     ];
     for (const lie of lies) {

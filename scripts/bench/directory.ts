@@ -201,14 +201,14 @@ async function main(): Promise<void> {
       console.log(notes.at(-1));
       const server = await startDirectory();
       try {
-        const sample = (await (await fetch(`${server.url}/v1/accounts/acct-${rand(n)}@example.com`)).json()) as { statements: { inclusionB64: string[] }[] };
+        const sample = (await (await fetch(`${server.url}/v1/accounts/acct-${rand(n)}@example.com`)).json()) as { statements: { inclusionB64: string }[] };
         if (sample.statements.length !== 2) throw new Error('the lookup did not return the two statements');
         const lookup = () => `/v1/accounts/acct-${rand(n)}@example.com`;
         // Interleaved, so that load from elsewhere hits the bare route and the lookups alike.
         const bareRun = await load(bare.url, () => '/bare');
         rows.push({ what: 'bare Hono route (own process)', n, r: bareRun });
         rows.push({ what: 'GET /v1/health through the app shell', n, r: await load(server.url, () => '/v1/health'), bare: bareRun });
-        rows.push({ what: `lookup with proofs (${sample.statements[0]!.inclusionB64.length}-hash paths)`, n, r: await load(server.url, lookup), bare: bareRun });
+        rows.push({ what: `lookup with proofs (${Buffer.from(sample.statements[0]!.inclusionB64, 'base64url').length / 32}-hash paths)`, n, r: await load(server.url, lookup), bare: bareRun });
         rows.push({ what: `lookup with proofs @ ${FIXED_RATE} req/s`, n, r: await load(server.url, lookup, FIXED_RATE) });
         for (const row of rows.slice(-4)) console.log(`  ${row.what}: ${row.r!.requests.average.toFixed(0)} req/s, p50 ${row.r!.latency.p50} ms, p99 ${row.r!.latency.p99} ms`);
       } finally {

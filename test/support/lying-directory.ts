@@ -237,7 +237,7 @@ export class FakeDirectory {
       const size = this.treeSize;
       const statements = [];
       for (const i of row.leafIndexes) {
-        statements.push({ leafIndex: i, statementB64: b64u(this.#data.leaves[i]!), inclusionB64: (await this.inclusion(i, size)).map(b64u) });
+        statements.push({ leafIndex: i, statementB64: b64u(this.#data.leaves[i]!), inclusionB64: b64u(Buffer.concat(await this.inclusion(i, size))) });
       }
       return ok({ accountId, kind: row.kind, checkpoint: await this.checkpointNote(size), statements });
     }

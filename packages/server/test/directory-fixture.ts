@@ -32,6 +32,11 @@ export const LOG_ORIGIN = 'sigil.test/log';
 export const T0 = 1_800_000_000_000;
 export const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 export const unb64u = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'));
+/** A lookup's audit path (one byte string of 32-byte hashes) as its hashes; the length is checked. */
+export function splitPath(path: Uint8Array): Uint8Array[] {
+  expect(path.length % 32).toBe(0);
+  return Array.from({ length: path.length / 32 }, (_, i) => path.subarray(32 * i, 32 * i + 32));
+}
 
 export interface Directory {
   readonly app: ReturnType<typeof createDirectoryApp>['app'];
@@ -173,8 +178,8 @@ export async function lookupVerified(dir: Directory, accountId: string) {
   const res = await dir.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}`);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   const cp = await dir.openNote(res.body.checkpoint);
-  for (const s of res.body.statements as { leafIndex: number; statementB64: string; inclusionB64: string[] }[]) {
-    await verifyLeafInCheckpoint(cp, s.leafIndex, unb64u(s.statementB64), s.inclusionB64.map(unb64u));
+  for (const s of res.body.statements as { leafIndex: number; statementB64: string; inclusionB64: string }[]) {
+    await verifyLeafInCheckpoint(cp, s.leafIndex, unb64u(s.statementB64), splitPath(unb64u(s.inclusionB64)));
   }
   return { body: res.body, checkpoint: cp };
 }

@@ -42,6 +42,7 @@ describe('TransparencyLog with its nodes in memory', () => {
           const got = await Promise.all(
             requests.map(async (r) => ({
               many: await inMemory.inclusionProofsAt(r.leaves, r.treeSize),
+              paths: await inMemory.inclusionPathsAt(r.leaves, r.treeSize),
               one: await inMemory.inclusionProof(r.leaves[0]!, r.treeSize),
               consistency: await inMemory.consistencyProof(r.from, r.treeSize),
               root: await inMemory.rootHash(r.treeSize),
@@ -50,6 +51,7 @@ describe('TransparencyLog with its nodes in memory', () => {
           for (const [i, r] of requests.entries()) {
             const expected = await Promise.all(r.leaves.map((leaf) => fromStore.inclusionProof(leaf, r.treeSize)));
             expect(got[i]!.many.map(hex)).toEqual(expected.map(hex));
+            expect(got[i]!.paths.map((p) => Buffer.from(p).toString('hex'))).toEqual(expected.map((p) => hex(p).join('')));
             expect(hex(got[i]!.one)).toEqual(hex(expected[0]!));
             expect(hex(got[i]!.consistency)).toEqual(hex(await fromStore.consistencyProof(r.from, r.treeSize)));
             expect(hex([got[i]!.root])).toEqual(hex([await fromStore.rootHash(r.treeSize)]));
@@ -74,6 +76,7 @@ describe('TransparencyLog with its nodes in memory', () => {
     await expect(log.inclusionProof(0, n + 1)).rejects.toThrow(RangeError);
     await expect(log.inclusionProofsAt([n], n)).rejects.toThrow(RangeError);
     await expect(log.inclusionProofsAt([-1], n)).rejects.toThrow(RangeError);
+    await expect(log.inclusionPathsAt([n], n)).rejects.toThrow(RangeError);
     await expect(log.rootHash(n + 1)).rejects.toThrow(RangeError);
   });
 });

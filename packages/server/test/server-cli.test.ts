@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend, openCheckpoint, parseLogVerifierKey, verifyLeafInCheckpoint } from '@sigil/sdk';
 import { createSoftHsmTestToken } from '../../../test/support/softhsm.js';
-import { b64u, signServiceGenesis, unb64u } from './directory-fixture.js';
+import { b64u, signServiceGenesis, splitPath, unb64u } from './directory-fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -94,7 +94,7 @@ describe('sigil-server', () => {
     const account = await json(`${first.url}/v1/accounts/${encodeURIComponent('svc@example.com')}`);
     const cp = await openCheckpoint(account.body.checkpoint, await parseLogVerifierKey(first.vkey));
     const [s] = account.body.statements;
-    await verifyLeafInCheckpoint(cp, s.leafIndex, unb64u(s.statementB64), s.inclusionB64.map(unb64u));
+    await verifyLeafInCheckpoint(cp, s.leafIndex, unb64u(s.statementB64), splitPath(unb64u(s.inclusionB64)));
     expect((await json(`${first.url}/v1/log/key`)).body.vkey).toBe(first.vkey);
 
     first.child.kill('SIGTERM');

@@ -13,6 +13,7 @@ import { encodeUtf8 } from '../identity/wire.js';
 import type { WebAuthnPolicy } from '../identity/webauthn.js';
 import { openCheckpoint, type SignedCheckpoint } from '../transparency/checkpoint.js';
 import { CheckpointVerifier, verifyLeafInCheckpoint } from '../transparency/checkpoint-verifier.js';
+import { HASH_SIZE } from '../transparency/hashing.js';
 import { parseLogVerifierKey, type LogVerifierKey } from '../transparency/signed-note.js';
 import { compareOpened, type CheckpointComparison } from './gossip.js';
 import { DirectoryHttp, badAnswer, bytesOf, expiryOf, field, isArray, isIndex, isString, type FetchLike } from './http.js';
@@ -267,7 +268,7 @@ export class DirectoryClient {
     for (const s of served) {
       const leafIndex = field(s, 'leafIndex', isIndex);
       const statement = bytesOf(field(s, 'statementB64', isString), 'statement');
-      const proof = field(s, 'inclusionB64', isArray).map((h) => bytesOf(h, 'inclusion hash'));
+      const proof = hashesOf(bytesOf(field(s, 'inclusionB64', isString), 'inclusion path'));
       // The account's statements are log leaves in log order: a later statement has a later leaf.
       if (leafIndex <= lastIndex || leafIndex >= checkpoint.size) {
         throw new SigilError('E_DIRECTORY_PROOF', 'The directory served statements out of log order or beyond its checkpoint.', {
@@ -576,4 +577,10 @@ function checkIndex(name: string, v: unknown): number {
 function tokenOf(session: DirectorySession): string {
   if (typeof session?.token !== 'string') throw new TypeError('"session" expected a DirectorySession');
   return session.token;
+}
+
+/** An audit path served as one byte string (its 32-byte hashes concatenated), split into views. */
+function hashesOf(path: Uint8Array): Uint8Array[] {
+  if (path.length % HASH_SIZE !== 0) throw badAnswer('inclusion path length');
+  return Array.from({ length: path.length / HASH_SIZE }, (_, i) => path.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
 }

@@ -5,8 +5,7 @@ import type { Logger } from '../http/logger.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import type { AccountFolds } from './account-folds.js';
-import type { BoundedCache } from './account-view.js';
-import type { AccountKind, CheckpointRecord } from '../store/store.js';
+import type { BoundedCache, SeenCheckpoint } from './account-view.js';
 
 export interface DirectoryContext {
   readonly store: Store;
@@ -18,12 +17,11 @@ export interface DirectoryContext {
   readonly folds: AccountFolds;
   /** Deletes expired challenges and sessions, at most once a minute (called where they are made). */
   readonly sweep: () => Promise<void>;
-  /** Caches of data that never changes (account kinds, lookups per checkpoint size): safe with several processes. */
+  /** Caches of data that never changes (lookups per checkpoint size): safe with several processes. */
   readonly caches: {
-    readonly accountKinds: BoundedCache<AccountKind>;
     /** Account lookup answers, with the checkpoint size each was made for. */
     readonly views: BoundedCache<{ readonly size: number; readonly json: string }>;
     /** The checkpoint seen last (see latestCheckpoint). */
-    readonly checkpoint: { current: CheckpointRecord | undefined };
+    readonly checkpoint: { current: SeenCheckpoint | undefined };
   };
 }

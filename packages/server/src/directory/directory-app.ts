@@ -69,7 +69,6 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
     now,
     folds: new AccountFolds(config.foldCacheSize, { rpId: config.rpId, origins: config.origins, requireUserVerification: true }),
     caches: {
-      accountKinds: new BoundedCache(config.foldCacheSize),
       views: new BoundedCache(config.lookupCacheSize),
       checkpoint: { current: undefined },
     },

@@ -52,7 +52,11 @@ export const AccountResponse = z
     kind: z.enum(['user', 'service']),
     checkpoint: z.string(),
     statements: z.array(
-      z.object({ leafIndex: z.number().int(), statementB64: B64('signed statement (docs/STATEMENTS.md §6)'), inclusionB64: z.array(B64('SHA-256 node')) }),
+      z.object({
+        leafIndex: z.number().int(),
+        statementB64: B64('signed statement (docs/STATEMENTS.md §6)'),
+        inclusionB64: B64("the leaf's audit path against `checkpoint` (RFC 9162 §2.1.3.1, bottom-up): its SHA-256 node hashes concatenated, 32 bytes each"),
+      }),
     ),
   })
   .openapi('Account');

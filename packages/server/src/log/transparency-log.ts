@@ -11,7 +11,7 @@ import {
   type LogVerifierKey,
 } from '@sigil/sdk';
 import type { CheckpointRecord, Store } from '../store/store.js';
-import { consistencyPlan, emptyRootHash, foldRange, inclusionPlan, rangeKeys, type Plan } from './tree-math.js';
+import { HASH_SIZE, consistencyPlan, emptyRootHash, foldRange, inclusionPlan, rangeKeys, type Plan } from './tree-math.js';
 import { TreeMirror } from './tree-mirror.js';
 
 export interface LogSigner {
@@ -120,6 +120,21 @@ export class TransparencyLog {
   }
 
   /**
+   * The audit paths of `inclusionProofsAt`, each as one byte string: its hashes concatenated in
+   * the same order (what account lookups serve, one base64url string per path).
+   *
+   * @throws RangeError unless every 0 <= leafIndex < treeSize.
+   */
+  async inclusionPathsAt(leafIndices: readonly number[], treeSize: number): Promise<Uint8Array[]> {
+    const mirror = this.#mirror;
+    if (mirror === undefined) return (await this.inclusionProofsAt(leafIndices, treeSize)).map(concatHashes);
+    checkSize('treeSize', treeSize, Number.MAX_SAFE_INTEGER);
+    for (const m of leafIndices) checkSize('leafIndex', m, treeSize - 1);
+    await mirror.syncTo(treeSize);
+    return leafIndices.map((m) => concatHashes(mirror.inclusionProof(m, treeSize)));
+  }
+
+  /**
    * The consistency proof from `size1` to `size2` leaves (RFC 9162 §2.1.4.1); empty when the sizes
    * are equal or `size1` is 0 (there is nothing to prove about the empty tree).
    *
@@ -181,4 +196,10 @@ export class TransparencyLog {
     }
     return out;
   }
+}
+
+function concatHashes(hashes: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(hashes.length * HASH_SIZE);
+  hashes.forEach((h, i) => out.set(h, i * HASH_SIZE));
+  return out;
 }

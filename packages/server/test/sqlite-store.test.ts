@@ -68,7 +68,7 @@ describe('SqliteStore specifics', () => {
         for (const id of [ids[0]!, ids[1]!, ids[2]!, ids[999]!, ids[1000]!, ids[1202]!]) {
           const listed = (await store.listStatements(id)).map((s) => ({ leafIndex: s.leafIndex, bytes: s.bytes }));
           expect(listed.length).toBeGreaterThan(0);
-          expect(await store.getAccountStatements(id)).toEqual({ kind: 'user', statements: listed });
+          expect(await store.getAccountStatements(id)).toEqual({ kind: 'user', statements: listed, treeSize: await store.treeSize() });
         }
       } finally {
         await store.close();

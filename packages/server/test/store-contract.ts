@@ -74,7 +74,7 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         expect((await store.listStatements('bob')).map((s) => hex(s.bytes))).toEqual(['']);
       });
       it("serves an account's kind and statements in one read, the same as the listing", async () => {
-        expect(await store.getAccountStatements('alice')).toEqual({ kind: 'user', statements: [] });
+        expect(await store.getAccountStatements('alice')).toEqual({ kind: 'user', statements: [], treeSize: 0 });
         expect(await store.getAccountStatements('carol')).toBeUndefined();
         const bytes = [enc.encode('genesis'), new Uint8Array(0), Uint8Array.of(0, 255, 0), new Uint8Array(5000).fill(7)];
         await store.appendStatement({ accountId: 'alice', kind: 'genesis', bytes: bytes[0]!, now: 1 });
@@ -83,9 +83,9 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         expect(await store.appendNextStatement({ accountId: 'alice', kind: 'device', bytes: bytes[3]!, now: 1, previousLeafIndex: 0 })).toBeUndefined();
         await store.appendNextStatement({ accountId: 'alice', kind: 'device', bytes: bytes[3]!, now: 1, previousLeafIndex: 2 });
         const alice = await store.getAccountStatements('alice');
-        expect(alice).toEqual({ kind: 'user', statements: [0, 2, 3].map((leafIndex, i) => ({ leafIndex, bytes: bytes[i === 0 ? 0 : i + 1] })) });
+        expect(alice).toEqual({ kind: 'user', statements: [0, 2, 3].map((leafIndex, i) => ({ leafIndex, bytes: bytes[i === 0 ? 0 : i + 1] })), treeSize: 4 });
         expect(alice!.statements).toEqual((await store.listStatements('alice')).map((s) => ({ leafIndex: s.leafIndex, bytes: s.bytes })));
-        expect(await store.getAccountStatements('bob')).toEqual({ kind: 'service', statements: [{ leafIndex: 1, bytes: bytes[1] }] });
+        expect(await store.getAccountStatements('bob')).toEqual({ kind: 'service', statements: [{ leafIndex: 1, bytes: bytes[1] }], treeSize: 4 });
         alice!.statements[0]!.bytes[0] = 0; // the caller owns what it got
         expect((await store.getAccountStatements('alice'))!.statements[0]!.bytes).toEqual(bytes[0]);
         if (t.reopen !== undefined) {

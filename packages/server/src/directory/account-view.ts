@@ -2,18 +2,20 @@
 // checkpoint, so a client verifies the whole answer against one signed tree head.
 //
 // Speed (the hot path of the directory; `npm run bench directory`):
-// - one store read for the account: its kind and statements come together
-//   (Store.getAccountStatements, one index probe in SQLite);
+// - one store read: the account's kind and statements and the log's size come together
+//   (Store.getAccountStatements, one statement and one index probe in SQLite); while the size
+//   is that of the checkpoint seen last, that checkpoint is the latest (the store keeps one
+//   checkpoint per size), so a lookup needs no other read;
 // - proofs from the log's in-memory copy of the tree's node hashes (nodes never change once
 //   their leaves exist, whichever process appended them: log/tree-mirror.ts), each audit path
 //   served as ONE base64url string of its hashes concatenated, so a lookup encodes one string
 //   per statement instead of one per hash;
 // - the JSON written directly from values that need no escaping (numbers, base64url) and
 //   JSON.stringify for the two strings that might (the account id, the checkpoint note);
-// - the answer made for a checkpoint size kept per account and served again while the latest
-//   checkpoint has that size (the statements below a size never change).
-// The checkpoint is read per request (one tree-size read), so an answer is never older than the
-// store. Lookups serve the stored bytes and their proofs; they do not refold the account
+// - the answer made for a checkpoint size kept per account and served again while the log has
+//   that size (one tree-size read; the statements below a size never change).
+// The log's size is read with the account, so an answer is never older than the store. Lookups
+// serve the stored bytes and their proofs; they do not refold the account
 // (clients verify every statement themselves).
 import { ApiError } from '../http/errors.js';
 import type { CheckpointRecord } from '../store/store.js';
@@ -77,15 +79,22 @@ async function seenCheckpoint(ctx: DirectoryContext): Promise<SeenCheckpoint> {
  * @throws ApiError 404 `E_UNKNOWN_ACCOUNT`.
  */
 export async function accountViewJson(ctx: DirectoryContext, accountId: string): Promise<string> {
-  const latest = await seenCheckpoint(ctx);
-  const size = latest.record.size;
+  // An answer made for the log's current size is current: the latest checkpoint has that size.
   const cached = ctx.caches.views.get(accountId);
-  if (cached !== undefined && cached.size === size) return cached.json;
-  const account = await ctx.store.getAccountStatements(accountId);
+  if (cached !== undefined && cached.size === (await ctx.store.treeSize())) return cached.json;
+  let account = await ctx.store.getAccountStatements(accountId);
   if (account === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'No account has this id.');
-  // The checkpoint was read first: every leaf below its size was committed before it was
-  // signed, so the account's statements it covers are all here; newer ones wait for the next
-  // checkpoint, which the next lookup signs.
+  let latest = ctx.caches.checkpoint.current;
+  if (latest === undefined || latest.record.size !== account.treeSize) {
+    // The tree grew since the checkpoint seen last: sign or read the latest, then read the account
+    // again, after it: every leaf below the checkpoint's size was committed before it was signed,
+    // so that read lists all of the account's statements it covers (newer ones wait for the next
+    // checkpoint, which the next lookup signs).
+    latest = await seenCheckpoint(ctx);
+    if (latest.record.size !== account.treeSize) account = await ctx.store.getAccountStatements(accountId);
+    if (account === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'No account has this id.');
+  }
+  const size = latest.record.size;
   const visible = account.statements.filter((s) => s.leafIndex < size);
   const paths = await ctx.log.inclusionPathsAt(
     visible.map((s) => s.leafIndex),

@@ -80,6 +80,8 @@ export interface AccountStatements {
   readonly kind: AccountKind;
   /** Every statement of the account, in log order. */
   readonly statements: readonly { readonly leafIndex: number; readonly bytes: Uint8Array }[];
+  /** The log's size in the same read: every statement of the account below it is listed. */
+  readonly treeSize: number;
 }
 
 export interface ListStatementsOptions {
@@ -188,10 +190,11 @@ export interface Store {
   getStatement(leafIndex: number): Promise<StatementRecord | undefined>;
   listStatements(accountId: string, options?: ListStatementsOptions): Promise<StatementRecord[]>;
   /**
-   * The account's kind and all of its statements, in log order, from one consistent read: the
-   * hot path of account lookups, which an implementation should serve with one index probe (the
-   * SQLite store keeps the statements packed in the account's row). `undefined` for an unknown
-   * account; an account without statements has an empty list.
+   * The account's kind, all of its statements in log order, and the log's size, from one
+   * consistent read (a snapshot): the hot path of account lookups, which an implementation should
+   * serve with one index probe (the SQLite store keeps the statements packed in the account's
+   * row, and reads the size in the same statement). `undefined` for an unknown account; an
+   * account without statements has an empty list.
    */
   getAccountStatements(accountId: string): Promise<AccountStatements | undefined>;
   /** Number of leaves in the log (= number of statements). */

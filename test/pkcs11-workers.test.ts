@@ -111,6 +111,30 @@ describe("execution: 'workers'", () => {
     }
   });
 
+  it('answers every call of a burst that is not followed by more calls, with two and three workers', async () => {
+    // A burst's calls must all settle without later calls to flush them: with k workers and
+    // n calls, a share rounded down for every worker and up for this thread once left a call
+    // waiting for a reply that no batch would send (2 workers, 2 callers).
+    for (const workers of [2, 3]) {
+      const b = await open({ workers });
+      try {
+        for (const callers of [1, 2, 3, 4, 5, 6, 7, 9, 13]) {
+          const peers = Array.from({ length: callers }, peer);
+          const results = await Promise.all(
+            peers.map(async (p, i) =>
+              i % 2 === 0
+                ? verifies(signer, new Uint8Array([callers, i]), await b.sign(signer, new Uint8Array([callers, i])))
+                : Buffer.from(await b.deriveSharedSecret(agreer, p.publicKey)).equals(p.secretWith(agreer)),
+            ),
+          );
+          expect(results).toEqual(Array(callers).fill(true));
+        }
+      } finally {
+        await b.close();
+      }
+    }
+  });
+
   it('checks usage and policy on the calling thread, per call, inside a batch', async () => {
     const e = createECDH('prime256v1');
     e.generateKeys();

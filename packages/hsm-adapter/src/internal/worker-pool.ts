@@ -207,29 +207,32 @@ export class TokenWorkers {
     const pending = this.#pending;
     if (pending.length === 0) return;
     // The calls in flight (pending here, or out at a worker) are shared between this thread
-    // and the workers, this thread counting HERE_SHARE of a worker: each worker is topped up
-    // to floor(n / (k + HERE_SHARE)) calls, sent in up to QUEUED_BATCHES messages, and this
-    // thread runs up to ceil(n·HERE_SHARE / (k + HERE_SHARE)) of what is left at once; the
-    // rest waits for the next flush (a reply, or the next turn). A lone call is this thread's.
+    // and the workers, this thread counting HERE_SHARE of a worker: it takes
+    // ceil(n·HERE_SHARE / (k + HERE_SHARE)) of them (at least one: a lone call is its own),
+    // the workers the rest, spread evenly and each worker's part sent in up to QUEUED_BATCHES
+    // messages. Calls a busy worker cannot take yet wait for its next reply (#settle flushes
+    // again); with no batch out at all nothing would, so this thread then runs them all.
     // Why this thread works too: it is awake for the callers anyway, and leaving it idle would
     // mean three busy threads on two cores, or a message for every call. Measured here (4
-    // callers, 1 worker, against one sync caller, control 1.7x or more): sign 1.52x and derive
-    // 1.39x, where one batch per worker at a time gave 1.31x and 1.18-1.24x, split evenly for
-    // sign and a third here for derive; every call to the workers 0.81x (sign).
+    // callers, 1 worker, against one sync caller, control 1.7x or more): sign 1.41-1.49x and
+    // derive 1.37-1.40x, where one batch per worker at a time gave 1.27-1.31x and 1.18-1.25x,
+    // split evenly for sign and a third here for derive; every call to the workers 0.81x (sign).
     let out = 0;
     for (const slot of this.#slots) out += slot.calls;
     const n = pending.length + out;
     const k = this.#slots.length;
-    const perWorker = Math.floor(n / (k + HERE_SHARE));
     const here = Math.ceil((n * HERE_SHARE) / (k + HERE_SHARE));
-    const batchSize = Math.max(1, Math.ceil(perWorker / QUEUED_BATCHES));
-    for (const slot of this.#slots) {
-      while (pending.length > 0 && slot.batches.length < QUEUED_BATCHES && slot.calls < perWorker) {
-        const count = Math.min(perWorker - slot.calls, batchSize, pending.length);
+    const toWorkers = n - here;
+    for (let i = 0; i < k && pending.length > 0; i++) {
+      const slot = this.#slots[i]!;
+      const target = Math.floor(toWorkers / k) + (i < toWorkers % k ? 1 : 0);
+      const batchSize = Math.max(1, Math.ceil(target / QUEUED_BATCHES));
+      while (pending.length > 0 && slot.batches.length < QUEUED_BATCHES && slot.calls < target) {
+        const count = Math.min(target - slot.calls, batchSize, pending.length);
         this.#send(slot, pending.splice(pending.length - count, count));
       }
     }
-    for (const p of pending.splice(0, here)) {
+    for (const p of pending.splice(0, this.#inFlight === 0 ? pending.length : here)) {
       try {
         p.resolve(p.inline());
       } catch (e) {

@@ -5,7 +5,8 @@ import type { Logger } from '../http/logger.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import type { AccountFolds } from './account-folds.js';
-import type { BoundedCache, SeenCheckpoint } from './account-view.js';
+import type { SeenCheckpoint } from './account-view.js';
+import type { AdmittingCache } from './lookup-cache.js';
 
 export interface DirectoryContext {
   readonly store: Store;
@@ -20,7 +21,7 @@ export interface DirectoryContext {
   /** Caches of data that never changes (lookups per checkpoint size): safe with several processes. */
   readonly caches: {
     /** Account lookup answers, with the checkpoint size each was made for. */
-    readonly views: BoundedCache<{ readonly size: number; readonly json: string }>;
+    readonly views: AdmittingCache<{ readonly size: number; readonly json: string }>;
     /** The checkpoint seen last (see latestCheckpoint). */
     readonly checkpoint: { current: SeenCheckpoint | undefined };
   };

@@ -9,7 +9,7 @@ import { authRateLimit } from '../http/rate-limit.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import { AccountFolds } from './account-folds.js';
-import { BoundedCache } from './account-view.js';
+import { AdmittingCache } from './lookup-cache.js';
 import type { DirectoryContext } from './context.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { backupRoutes } from './routes/backup-routes.js';
@@ -69,7 +69,7 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
     now,
     folds: new AccountFolds(config.foldCacheSize, { rpId: config.rpId, origins: config.origins, requireUserVerification: true }),
     caches: {
-      views: new BoundedCache(config.lookupCacheSize),
+      views: new AdmittingCache(config.lookupCacheSize),
       checkpoint: { current: undefined },
     },
   };

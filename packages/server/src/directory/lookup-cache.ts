@@ -1,0 +1,79 @@
+// Caches of the directory's lookups (account-view.ts).
+//
+// The answers' cache admits an answer only the second time its account is asked for among
+// recent lookups (a "doorkeeper", as in TinyLFU: Einziger, Friedman, Manes, ACM ToS 2017). Why:
+// when lookups spread over many more accounts than the cache holds, every answer would go in
+// and push another out, and the garbage collector would move each one to the old generation for
+// nothing. Measured with `npm run bench directory` at 1,000,000 accounts: 17,000 lookups/s with
+// every answer cached, 19,000 to 22,000 with none; answers asked for again (10,000 accounts) are
+// still served from the cache.
+
+/**
+ * A bounded map that forgets its oldest entries first. The eviction order is a ring of keys,
+ * not the Map's own order: deleting a Map's first key over and over leaves holes that
+ * `keys().next()` walks past on every eviction (measured: 5 µs per lookup at 10,000 entries).
+ */
+export class BoundedCache<V> {
+  readonly #map = new Map<string, V>();
+  readonly #ring: (string | undefined)[];
+  #next = 0;
+  constructor(readonly max: number) {
+    this.#ring = new Array<string | undefined>(max);
+  }
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
+  set(key: string, value: V): void {
+    if (this.max === 0) return;
+    if (!this.#map.has(key)) {
+      const oldest = this.#ring[this.#next];
+      if (oldest !== undefined) this.#map.delete(oldest);
+      this.#ring[this.#next] = key;
+      this.#next = (this.#next + 1) % this.max;
+    }
+    this.#map.set(key, value);
+  }
+}
+
+/**
+ * A BoundedCache that keeps a value only when its key is offered a second time while the first
+ * offer is still remembered. The memory of offers is a fixed table of 32-bit key hashes (no
+ * allocation per offer); two keys with the same slot and hash only admit one of them early, which
+ * costs a cache entry, never a wrong answer (values are looked up by the full key).
+ */
+export class AdmittingCache<V> {
+  readonly #cache: BoundedCache<V>;
+  readonly #seen: Uint32Array;
+
+  constructor(readonly max: number) {
+    this.#cache = new BoundedCache(max);
+    this.#seen = new Uint32Array(max === 0 ? 0 : 2 ** Math.ceil(Math.log2(2 * max)));
+  }
+
+  get(key: string): V | undefined {
+    return this.#cache.get(key);
+  }
+
+  /** Keeps `value` if `key` was offered recently; otherwise remembers the offer. */
+  offer(key: string, value: V): void {
+    if (this.max === 0) return;
+    const h = (hash32(key) | 1) >>> 0; // never 0, the empty slot
+    const slot = h & (this.#seen.length - 1);
+    if (this.#seen[slot] === h) {
+      this.#seen[slot] = 0;
+      this.#cache.set(key, value);
+    } else {
+      this.#seen[slot] = h;
+    }
+  }
+}
+
+/**
+ * FNV-1a over the UTF-16 code units (a table index, not a security boundary: a chosen collision
+ * only admits an answer early).
+ */
+function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

@@ -70,11 +70,11 @@ export interface Pkcs11KeyBackendOptions {
    * - `'thread'` (the default when `asyncCalls` is true): every call on the calling thread,
    *   sync or through the *Async calls as `asyncCalls` says.
    *
-   * Measured on 2 cores with the second one free (control 1.72–1.74x;
-   * scripts/bench/key-backends.mjs): one caller 0.95–1.01x of the sync path (`'auto'`:
-   * 1.00–1.01x); four callers, against one sync caller, 1.41–1.48x for ECDSA sign and
-   * 1.37–1.39x for ECDH derive with `'workers'`, 1.36x and 1.35x with `'auto'` (raw pkcs11js
-   * on two threads: 1.65–1.69x and 1.38x), where `'thread'` gives 0.97–1.00x and `asyncCalls`
+   * Measured on 2 cores with the second one free (control 1.72–1.77x;
+   * scripts/bench/key-backends.mjs): one caller 0.97–1.01x of the sync path; four callers,
+   * against one sync caller, 1.41–1.48x for ECDSA sign and 1.37–1.39x for ECDH derive with
+   * `'workers'`, 1.32–1.40x and 1.25–1.35x with `'auto'` (raw pkcs11js on two threads:
+   * 1.65–1.78x and 1.38–1.43x), where `'thread'` gives 0.97–1.03x and `asyncCalls`
    * 1.14–1.19x (and halves one caller's rate).
    */
   readonly execution?: 'auto' | 'thread' | 'workers' | undefined;

@@ -1,7 +1,8 @@
 // Benchmark: account lookups with inclusion proofs (GET /v1/accounts/:id) against the real
 // `sigil-server` on loopback, driven by autocannon, side by side with a bare Hono route in its own
 // process on the same machine in the same run; by default at 10,000 and 100,000 accounts (two
-// statements each: genesis and device certificate), at full speed and at a fixed 1,000 requests/s;
+// statements each: genesis and device certificate), at full speed (10 and 64 connections, the bare
+// route likewise) and at a fixed 1,000 requests/s;
 // then inclusion-proof generation time at each size. Prints ONE markdown table.
 //
 //   npm run bench directory                                   (10,000 and 100,000 accounts, ~3 min)
@@ -32,6 +33,8 @@ if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1) || !(seconds > 0 && sec
   throw new RangeError('usage: directory.ts [accounts,...] [seconds per run, 1..60]');
 }
 const CONNECTIONS = 10;
+/** A second concurrency level for the full-speed runs: many clients at once, as a directory sees. */
+const MANY_CONNECTIONS = 64;
 const FIXED_RATE = 1000;
 const WARMUP = 2; // seconds
 const dir = mkdtempSync(path.join(tmpdir(), 'sigil-bench-directory-'));
@@ -141,12 +144,12 @@ interface Row {
   readonly proof?: { p50: number; p99: number; mean: number } | undefined;
 }
 
-async function load(url: string, pathOf: () => string, rate?: number): Promise<AutocannonResult> {
+async function load(url: string, pathOf: () => string, rate?: number, connections = CONNECTIONS): Promise<AutocannonResult> {
   // Warm-up (JIT, page cache, the server's caches), not recorded.
-  await autocannon({ url, connections: CONNECTIONS, duration: WARMUP, requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: pathOf() }) }] });
+  await autocannon({ url, connections, duration: WARMUP, requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: pathOf() }) }] });
   const r = await autocannon({
     url,
-    connections: CONNECTIONS,
+    connections,
     duration: seconds,
     ...(rate === undefined ? {} : { overallRate: rate }),
     requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: pathOf() }) }],
@@ -210,7 +213,10 @@ async function main(): Promise<void> {
         rows.push({ what: 'GET /v1/health through the app shell', n, r: await load(server.url, () => '/v1/health'), bare: bareRun });
         rows.push({ what: `lookup with proofs (${Buffer.from(sample.statements[0]!.inclusionB64, 'base64url').length / 32}-hash paths)`, n, r: await load(server.url, lookup), bare: bareRun });
         rows.push({ what: `lookup with proofs @ ${FIXED_RATE} req/s`, n, r: await load(server.url, lookup, FIXED_RATE) });
-        for (const row of rows.slice(-4)) console.log(`  ${row.what}: ${row.r!.requests.average.toFixed(0)} req/s, p50 ${row.r!.latency.p50} ms, p99 ${row.r!.latency.p99} ms`);
+        const bareMany = await load(bare.url, () => '/bare', undefined, MANY_CONNECTIONS);
+        rows.push({ what: `bare Hono route, ${MANY_CONNECTIONS} connections`, n, r: bareMany });
+        rows.push({ what: `lookup with proofs, ${MANY_CONNECTIONS} connections`, n, r: await load(server.url, lookup, undefined, MANY_CONNECTIONS), bare: bareMany });
+        for (const row of rows.slice(-6)) console.log(`  ${row.what}: ${row.r!.requests.average.toFixed(0)} req/s, p50 ${row.r!.latency.p50} ms, p99 ${row.r!.latency.p99} ms`);
       } finally {
         await stop(server.child);
       }
@@ -227,7 +233,7 @@ async function main(): Promise<void> {
   console.log(`### Directory lookups: ${machine}`);
   console.log('');
   console.log(
-    `Load average (1, 5, 15 min) ${loadAtStart} at the start, ${loads()} at the end; autocannon ${CONNECTIONS} connections, ${seconds} s per run after ` +
+    `Load average (1, 5, 15 min) ${loadAtStart} at the start, ${loads()} at the end; autocannon ${CONNECTIONS} connections (${MANY_CONNECTIONS} where a row says so), ${seconds} s per run after ` +
       `${WARMUP} s of warm-up, on loopback, sharing the machine with the server. Targets: lookups >= 40% of the bare route; p99 < 20 ms at ${FIXED_RATE} req/s; proof time ~ log2(n).`,
   );
   console.log('');

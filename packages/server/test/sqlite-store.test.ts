@@ -12,6 +12,16 @@ function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'sigil-store-'));
 }
 
+/** Runs `test` with the path of a database file in a fresh directory, removed after. */
+async function inTempDb(test: (file: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  try {
+    await test(path.join(dir, 'sigil.db'), dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describeStoreContract('SqliteStore (file, WAL)', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'sigil.db');
@@ -30,23 +40,17 @@ describeStoreContract('SqliteStore (file, WAL)', async () => {
 
 describe('SqliteStore specifics', () => {
   it('opens in WAL mode with the schema version recorded, and migrates idempotently', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'sigil.db');
-    try {
+    await inTempDb(async (file) => {
       await (await openSqliteStore(file)).close();
       await (await openSqliteStore(file)).close();
       const db = new Database(file, { readonly: true });
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: SQLITE_MIGRATIONS.length }]);
       db.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
   it('packs the statements of a version-1 database into the account rows when it migrates', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'sigil.db');
-    try {
+    await inTempDb(async (file) => {
       // A database as version 1 left it, written without the store (which would migrate it).
       const db = new Database(file);
       db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT');
@@ -73,40 +77,35 @@ describe('SqliteStore specifics', () => {
       } finally {
         await store.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
   it("sees the tree grow through another connection's appends and its own, at once", async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'sigil.db');
-    const a = await openSqliteStore(file);
-    const b = await openSqliteStore(file);
-    try {
-      await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
-      let expected = 0;
-      for (let i = 0; i < 20; i++) {
-        expect(await a.treeSize()).toBe(expected);
-        expect(await b.treeSize()).toBe(expected);
-        const writer = i % 3 === 0 ? b : a; // either side, several times in a row
-        await writer.appendStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(i), now: 1 });
-        expected++;
-        expect(await writer.treeSize()).toBe(expected);
-        expect(await (writer === a ? b : a).treeSize()).toBe(expected);
+    await inTempDb(async (file) => {
+      const a = await openSqliteStore(file);
+      const b = await openSqliteStore(file);
+      try {
+        await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+        let expected = 0;
+        for (let i = 0; i < 20; i++) {
+          expect(await a.treeSize()).toBe(expected);
+          expect(await b.treeSize()).toBe(expected);
+          const writer = i % 3 === 0 ? b : a; // either side, several times in a row
+          await writer.appendStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(i), now: 1 });
+          expected++;
+          expect(await writer.treeSize()).toBe(expected);
+          expect(await (writer === a ? b : a).treeSize()).toBe(expected);
+        }
+        // A refused append (unknown account) changes nothing, on either side.
+        await expect(a.appendStatement({ accountId: 'nobody', kind: 'k', bytes: Uint8Array.of(1), now: 1 })).rejects.toThrow();
+        expect([await a.treeSize(), await b.treeSize()]).toEqual([expected, expected]);
+      } finally {
+        await a.close();
+        await b.close();
       }
-      // A refused append (unknown account) changes nothing, on either side.
-      await expect(a.appendStatement({ accountId: 'nobody', kind: 'k', bytes: Uint8Array.of(1), now: 1 })).rejects.toThrow();
-      expect([await a.treeSize(), await b.treeSize()]).toEqual([expected, expected]);
-    } finally {
-      await a.close();
-      await b.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
   it('refuses a database from a newer schema', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'sigil.db');
-    try {
+    await inTempDb(async (file) => {
       await (await openSqliteStore(file)).close();
       const db = new Database(file);
       db.prepare('UPDATE schema_version SET version = 99').run();
@@ -118,9 +117,7 @@ describe('SqliteStore specifics', () => {
         error = e;
       }
       expect(SigilError.is(error, 'E_UNSUPPORTED_VERSION')).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
   it('takes the largest signed statement the sdk encodes by default, and refuses one byte more', async () => {
     const proof = { type: 'webauthn', authenticatorData: new Uint8Array(1024), clientDataJSON: new Uint8Array(4096), signature: new Uint8Array(72) } as const;
@@ -141,9 +138,7 @@ describe('SqliteStore specifics', () => {
     }
   });
   it('lands exactly one of two successors of one head raced through two connections (two processes on one file)', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'sigil.db');
-    try {
+    await inTempDb(async (file) => {
       const a = await openSqliteStore(file);
       const b = await openSqliteStore(file);
       await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
@@ -166,14 +161,10 @@ describe('SqliteStore specifics', () => {
       expect((await b.listStatements('alice')).map((s) => s.leafIndex)).toEqual(Array.from({ length: 11 }, (_, i) => i));
       await a.close();
       await b.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
   it('serialises appends from two connections to one file (BEGIN IMMEDIATE)', async () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'sigil.db');
-    try {
+    await inTempDb(async (file) => {
       const a = await openSqliteStore(file);
       const b = await openSqliteStore(file);
       await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
@@ -185,8 +176,6 @@ describe('SqliteStore specifics', () => {
       expect(await b.treeSize()).toBe(20);
       await a.close();
       await b.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { DirectoryClient, Sigil, WebCryptoKeyBackend, compareCheckpoints, decodeSignedStatement, type KeyBackend, type KeyRef } from '@sigil/sdk';
 import { SqliteStore, TransparencyLog, createDirectoryApp } from '@sigil/server';
-import { lyingFetch, newDeviceKeys, newRoot } from './support/lying-directory.js';
+import { lyingFetch, newDeviceKeys, newRoot, type AccountAnswer } from './support/lying-directory.js';
 import { codeOf, text } from './support/codes.js';
 
 const URL_BASE = 'http://directory.test';
@@ -12,13 +12,6 @@ const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const CAROL = 'carol@example.test';
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-
-interface AccountAnswer {
-  accountId: string;
-  kind: string;
-  checkpoint: string;
-  statements: { leafIndex: number; statementB64: string; inclusionB64: string }[];
-}
 
 async function realDirectory(signer?: { backend: KeyBackend; key: KeyRef }) {
   const store = new SqliteStore(':memory:');

@@ -15,17 +15,10 @@ import {
   statementSignatureInput,
   type AccountState,
 } from '@sigil/sdk';
-import { FakeDirectory, newDeviceKeys, newRoot } from './support/lying-directory.js';
+import { FakeDirectory, newDeviceKeys, newRoot, type AccountAnswer } from './support/lying-directory.js';
 import { codeOf, text } from './support/codes.js';
 
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-
-interface AccountAnswer {
-  accountId: string;
-  kind: string;
-  checkpoint: string;
-  statements: { leafIndex: number; statementB64: string; inclusionB64: string }[];
-}
 
 const BOB = 'bob@example.test';
 const ALICE = 'alice@example.test';

@@ -69,6 +69,15 @@ interface Snapshot {
 /** Rewrites the JSON answer of one request; return the body to send. */
 export type AnswerHook = (path: string, body: unknown) => unknown;
 
+/** The JSON of GET /v1/accounts/:id, as hooks see and rewrite it (docs/DIRECTORY.md, API). */
+export interface AccountAnswer {
+  accountId: string;
+  kind: string;
+  checkpoint: string;
+  /** `inclusionB64`: the audit path, its 32-byte hashes concatenated. */
+  statements: { leafIndex: number; statementB64: string; inclusionB64: string }[];
+}
+
 export interface FakeDirectoryOptions {
   readonly origin?: string;
   readonly url?: string;

@@ -16,6 +16,21 @@ import pkcs11js from 'pkcs11js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 
+// The raw loops' ECDH: written here, not imported from the adapter, so that the baseline is
+// plain pkcs11js (the adapter's own template is internal/derived-secret.ts).
+const RAW_SECRET_TEMPLATE = [
+  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+  { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
+  { type: pkcs11js.CKA_TOKEN, value: false },
+  { type: pkcs11js.CKA_SENSITIVE, value: false },
+  { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+  { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+];
+const ecdhMechanism = (peerPublicKey) => ({
+  mechanism: pkcs11js.CKM_ECDH1_DERIVE,
+  parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: Buffer.from(peerPublicKey) },
+});
+
 if (!isMainThread) {
   parentPort.postMessage(await workerMain(workerData));
 } else {
@@ -50,18 +65,8 @@ async function main() {
       raw.lib.C_SignInit(s, { mechanism: pkcs11js.CKM_ECDSA }, raw.signKey);
       return useAsync ? raw.lib.C_SignAsync(s, digest, Buffer.alloc(64)) : raw.lib.C_Sign(s, digest, Buffer.alloc(64));
     };
-    const deriveMech = {
-      mechanism: pkcs11js.CKM_ECDH1_DERIVE,
-      parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: Buffer.from(peer.publicKey) },
-    };
-    const secretTemplate = [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
-      { type: pkcs11js.CKA_TOKEN, value: false },
-      { type: pkcs11js.CKA_SENSITIVE, value: false },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-    ];
+    const deriveMech = ecdhMechanism(peer.publicKey);
+    const secretTemplate = RAW_SECRET_TEMPLATE;
     const readAndDestroy = (s, h) => {
       const v = raw.lib.C_GetAttributeValue(s, h, [{ type: pkcs11js.CKA_VALUE }])[0].value;
       raw.lib.C_DestroyObject(s, h);
@@ -207,15 +212,8 @@ async function workerMain(data) {
     const raw = rawPkcs11(data.token, data.signId, data.deriveId, 1);
     const s = raw.sessions[0];
     const digest = createHash('sha256').update('x').digest();
-    const mech = { mechanism: pkcs11js.CKM_ECDH1_DERIVE, parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: Buffer.from(data.peer) } };
-    const tmpl = [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
-      { type: pkcs11js.CKA_TOKEN, value: false },
-      { type: pkcs11js.CKA_SENSITIVE, value: false },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-    ];
+    const mech = ecdhMechanism(data.peer);
+    const tmpl = RAW_SECRET_TEMPLATE;
     op =
       data.kind === 'sign'
         ? () => {

@@ -116,7 +116,7 @@ export class TransparencyLog {
     const mirror = this.#mirror;
     if (mirror === undefined) return Promise.all(leafIndices.map((m) => this.#run(inclusionPlan(m, treeSize))));
     await mirror.syncTo(treeSize);
-    return leafIndices.map((m) => mirror.inclusionProof(m, treeSize).map((h) => h.slice()));
+    return leafIndices.map((m) => mirror.inclusionProof(m, treeSize));
   }
 
   /**
@@ -131,7 +131,7 @@ export class TransparencyLog {
     checkSize('treeSize', treeSize, Number.MAX_SAFE_INTEGER);
     for (const m of leafIndices) checkSize('leafIndex', m, treeSize - 1);
     await mirror.syncTo(treeSize);
-    return leafIndices.map((m) => concatHashes(mirror.inclusionProof(m, treeSize)));
+    return leafIndices.map((m) => mirror.inclusionPath(m, treeSize));
   }
 
   /**

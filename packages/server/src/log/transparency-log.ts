@@ -121,7 +121,9 @@ export class TransparencyLog {
 
   /**
    * The audit paths of `inclusionProofsAt`, each as one byte string: its hashes concatenated in
-   * the same order (what account lookups serve, one base64url string per path).
+   * the same order (what account lookups serve, one base64url string per path). From the
+   * in-memory mirror each is a slice of Node's Buffer pool (TreeMirror.inclusionPath): read its
+   * bytes, not its `.buffer`.
    *
    * @throws RangeError unless every 0 <= leafIndex < treeSize.
    */

@@ -122,7 +122,8 @@ export class TreeMirror {
    * concatenated in one new buffer (the form lookups serve). Written straight from the level
    * buffers, with no array per hash, into a Buffer from Node's pool: this runs on every account
    * lookup, and a Uint8Array of more than 64 bytes is a malloc'd backing store of its own for V8
-   * to allocate, account and sweep (a third of the proof's time). Every byte is written.
+   * to allocate, account and sweep (a third of the proof's time). Every byte is written; the
+   * result is a slice of the pool (its `.buffer` is the pool's), for use as bytes.
    * @throws RangeError unless 0 <= m < n <= size (sync first).
    */
   inclusionPath(m: number, n: number): Uint8Array {
@@ -147,11 +148,14 @@ export class TreeMirror {
     return out;
   }
 
-  /** `inclusionPath` as one hash per element (views into one buffer). */
+  /**
+   * `inclusionPath` as one hash per element, each a copy of its own (not a view of Node's pool,
+   * whose other bytes a view's `.buffer` would show).
+   */
   inclusionProof(m: number, n: number): Uint8Array[] {
     const path = this.inclusionPath(m, n);
     const out: Uint8Array[] = [];
-    for (let at = 0; at < path.length; at += HASH_SIZE) out.push(path.subarray(at, at + HASH_SIZE));
+    for (let at = 0; at < path.length; at += HASH_SIZE) out.push(new Uint8Array(path.subarray(at, at + HASH_SIZE)));
     return out;
   }
 

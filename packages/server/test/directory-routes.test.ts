@@ -93,6 +93,23 @@ describe('accounts and statements', () => {
     expect(state.devices.map((d) => d.name)).toEqual(['laptop']);
   });
 
+  it('serves a lookup as ASCII JSON bytes whose checkpoint is the signed note, em dash and all', async () => {
+    await createServiceAccount(dir, 'ascii@example.com');
+    const note = (await dir.call('GET', '/v1/log/checkpoint')).body.note as string;
+    expect(note).toContain('\u2014'); // C2SP signed-note signature lines
+    for (let i = 0; i < 3; i++) {
+      // Made, then offered to the cache, then served from it: the same bytes each time.
+      const res = await dir.app.request('/v1/accounts/ascii@example.com');
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      expect(res.headers.get('content-type')).toBe('application/json');
+      expect(bytes.every((b) => b < 0x80)).toBe(true);
+      expect(Number(res.headers.get('content-length') ?? bytes.length)).toBe(bytes.length);
+      const body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+      expect(body.checkpoint).toBe(note);
+      expect(body.accountId).toBe('ascii@example.com');
+    }
+  });
+
   it('answers 404 E_UNKNOWN_ACCOUNT for an unknown account', async () => {
     const res = await dir.call('GET', '/v1/accounts/nobody');
     expect(res.status).toBe(404);

@@ -30,27 +30,36 @@ describe('BoundedCache', () => {
 describe('AdmittingCache', () => {
   it('keeps a value the second time its key is offered, and serves it', () => {
     const cache = new AdmittingCache<number>(100);
-    cache.offer('alice', 1);
+    cache.offer('alice', () => 1);
     expect(cache.get('alice')).toBeUndefined();
-    cache.offer('alice', 2);
+    cache.offer('alice', () => 2);
     expect(cache.get('alice')).toBe(2);
   });
   it('keeps none of a stream of keys offered once each, and at most max of those offered twice', () => {
     const cache = new AdmittingCache<number>(50);
-    for (let i = 0; i < 10_000; i++) cache.offer(`once-${i}`, i);
+    for (let i = 0; i < 10_000; i++) cache.offer(`once-${i}`, () => i);
     const kept = Array.from({ length: 10_000 }, (_, i) => cache.get(`once-${i}`)).filter((v) => v !== undefined);
     expect(kept.length).toBeLessThan(10); // only slot collisions of equal hashes, which 32-bit hashes make rare
     for (let i = 0; i < 200; i++) {
-      cache.offer(`twice-${i}`, i);
-      cache.offer(`twice-${i}`, i);
+      cache.offer(`twice-${i}`, () => i);
+      cache.offer(`twice-${i}`, () => i);
     }
     const twice = Array.from({ length: 200 }, (_, i) => cache.get(`twice-${i}`)).filter((v) => v !== undefined);
     expect(twice).toEqual(Array.from({ length: 50 }, (_, i) => 150 + i)); // the newest 50
   });
+  it('makes a value only when it keeps one', () => {
+    const cache = new AdmittingCache<number>(10);
+    let made = 0;
+    const make = () => ++made;
+    cache.offer('a', make);
+    expect(made).toBe(0);
+    cache.offer('a', make);
+    expect([made, cache.get('a')]).toEqual([1, 1]);
+  });
   it('holds nothing with max 0', () => {
     const cache = new AdmittingCache<number>(0);
-    cache.offer('a', 1);
-    cache.offer('a', 1);
+    cache.offer('a', () => 1);
+    cache.offer('a', () => 1);
     expect(cache.get('a')).toBeUndefined();
   });
 });

@@ -21,7 +21,7 @@ export interface DirectoryContext {
   /** Caches of data that never changes (lookups per checkpoint size): safe with several processes. */
   readonly caches: {
     /** Account lookup answers, with the checkpoint size each was made for. */
-    readonly views: AdmittingCache<{ readonly size: number; readonly json: string }>;
+    readonly views: AdmittingCache<{ readonly size: number; readonly body: Uint8Array<ArrayBuffer> }>;
     /** The checkpoint seen last (see latestCheckpoint). */
     readonly checkpoint: { current: SeenCheckpoint | undefined };
   };

@@ -54,14 +54,17 @@ export class AdmittingCache<V> {
     return this.#cache.get(key);
   }
 
-  /** Keeps `value` if `key` was offered recently; otherwise remembers the offer. */
-  offer(key: string, value: V): void {
+  /**
+   * Keeps the value `make` returns if `key` was offered recently; otherwise remembers the offer
+   * (and `make` is not called: a value only for the cache is made only when kept).
+   */
+  offer(key: string, make: () => V): void {
     if (this.max === 0) return;
     const h = (hash32(key) | 1) >>> 0; // never 0, the empty slot
     const slot = h & (this.#seen.length - 1);
     if (this.#seen[slot] === h) {
       this.#seen[slot] = 0;
-      this.#cache.set(key, value);
+      this.#cache.set(key, make());
     } else {
       this.#seen[slot] = h;
     }

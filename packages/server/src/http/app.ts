@@ -39,9 +39,9 @@ declare module 'hono' {
 
 /**
  * A JSON response carrying the API headers and the request id, as a plain header object (the
- * fast path of @hono/node-server). `json` is already serialised.
+ * fast path of @hono/node-server). `json` is already serialised: text, or its UTF-8 bytes.
  */
-export function apiJson(c: Context, json: string, status: 200 | 201 = 200): Response {
+export function apiJson(c: Context, json: string | Uint8Array<ArrayBuffer>, status: 200 | 201 = 200): Response {
   c.set('sigilApiHeaders', true);
   return new Response(json, {
     status,

@@ -3,7 +3,7 @@ import { createRoute, type z } from '@hono/zod-openapi';
 import type { TypedResponse } from 'hono';
 import { ApiError } from '../../http/errors.js';
 import { apiJson, type HttpApp } from '../../http/app.js';
-import { accountViewJson } from '../account-view.js';
+import { accountViewBody } from '../account-view.js';
 import { toB64u } from '../b64.js';
 import type { DirectoryContext } from '../context.js';
 import { AccountParams, AccountResponse, BlobParams, BlobResponse, StatementRequest, StatementResponse } from '../schemas.js';
@@ -20,10 +20,10 @@ export function accountRoutes(app: HttpApp, ctx: DirectoryContext): void {
       request: { params: AccountParams },
       responses: { 200: jsonContent(AccountResponse, "The account's statements, each with its inclusion proof against `checkpoint`"), ...errors(400, 404) },
     }),
-    // The JSON is made (and cached) by accountViewJson from the same fields the schema documents.
+    // The JSON is made (and cached) by accountViewBody from the same fields the schema documents.
     async (c) => {
-      const json = await accountViewJson(ctx, c.req.valid('param').id);
-      return apiJson(c, json) as unknown as TypedResponse<z.infer<typeof AccountResponse>, 200, 'json'>;
+      const body = await accountViewBody(ctx, c.req.valid('param').id);
+      return apiJson(c, body) as unknown as TypedResponse<z.infer<typeof AccountResponse>, 200, 'json'>;
     },
   );
 

@@ -8,7 +8,7 @@
 // `size` leaves. Memory: 32 bytes per node, about 2n nodes for n leaves (64 MiB at a million
 // leaves), plus up to as much again while a level's buffer doubles.
 import type { Store } from '../store/store.js';
-import { HASH_SIZE, emptyRootHash, nodeHash, pow2, splitPoint } from './tree-math.js';
+import { HASH_SIZE, emptyRootHash, nodeHash, pow2 } from './tree-math.js';
 
 /** Nodes read from the store per call while syncing (bounded so the event loop keeps turning). */
 const SYNC_CHUNK = 65_536;
@@ -130,19 +130,29 @@ export class TreeMirror {
     this.#check(n);
     if (!Number.isSafeInteger(m) || m < 0 || m >= n) throw new RangeError(`"leafIndex" expected an integer in 0..${n - 1}, got ${m}`);
     const out = Buffer.allocUnsafe(pathLength(m, n) * HASH_SIZE);
-    // PATH recurses top-down and the wire lists the hashes bottom-up: fill from the end.
+    // PATH recurses top-down and the wire lists the hashes bottom-up: fill from the end. The split
+    // point k (the largest power of two below the range's size) only shrinks with the range, so it
+    // is halved down to the next one, not searched for again.
     let at = out.length;
     let start = 0;
-    let end = n;
-    while (end - start > 1) {
-      const k = splitPoint(end - start);
+    let size = n;
+    let k = 1;
+    let level = 0;
+    for (; k * 2 < n; k *= 2) level++;
+    while (size > 1) {
+      for (; k >= size; k /= 2) level--;
       at -= HASH_SIZE;
       if (m - start < k) {
-        this.#copyRange(start + k, end, n, out, at);
-        end = start + k;
+        // The sibling is the right part, [start + k, start + size). At the tree's right edge it
+        // may be incomplete (hashed from its complete subtrees, kept per tree size); inside the
+        // tree it is the complete subtree of k leaves, as the whole range is of 2k.
+        if (start + size === n) out.set(this.rangeHash(start + k, n, n), at);
+        else this.#copyNode(level, (start + k) / k, out, at);
+        size = k;
       } else {
-        this.#copyRange(start, start + k, n, out, at); // a complete subtree: one node
+        this.#copyNode(level, start / k, out, at); // the left part: complete, k leaves
         start += k;
+        size -= k;
       }
     }
     return out;
@@ -159,20 +169,10 @@ export class TreeMirror {
     return out;
   }
 
-  /** Writes MTH of leaves [start, end) (a range as in `rangeHash`) to `out` at `at`. */
-  #copyRange(start: number, end: number, treeSize: number, out: Uint8Array, at: number): void {
-    const width = end - start;
-    let level = 0;
-    let w = 1;
-    for (; w < width; w *= 2) level++;
-    if (end !== treeSize || w === width) {
-      // A complete subtree (every range not at the tree's right edge is one, and so is an edge
-      // range of a power-of-two width): its node.
-      const from = (start / width) * HASH_SIZE;
-      out.set((this.#levels[level] as Uint8Array).subarray(from, from + HASH_SIZE), at);
-      return;
-    }
-    out.set(this.rangeHash(start, end, treeSize), at);
+  /** Writes node (level, index) to `out` at `at`. */
+  #copyNode(level: number, index: number, out: Uint8Array, at: number): void {
+    const from = index * HASH_SIZE;
+    out.set((this.#levels[level] as Uint8Array).subarray(from, from + HASH_SIZE), at);
   }
 
   /** RFC 9162 MTH of the first `n` leaves. @throws RangeError unless n <= size. */
@@ -192,12 +192,17 @@ export class TreeMirror {
 function pathLength(m: number, n: number): number {
   let length = 0;
   let start = 0;
-  let end = n;
-  while (end - start > 1) {
-    const k = splitPoint(end - start);
-    if (m - start < k) end = start + k;
-    else start += k;
-    length++;
+  let size = n;
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  for (; size > 1; length++) {
+    while (k >= size) k /= 2;
+    if (m - start < k) {
+      size = k;
+    } else {
+      start += k;
+      size -= k;
+    }
   }
   return length;
 }

@@ -94,6 +94,30 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         }
         expect(await codeOf(store.getAccountStatements(''))).toBe('RangeError');
       });
+      it('serves many accounts and the tree size in one read, each as getAccountStatements does', async () => {
+        expect(await store.getManyAccountStatements([])).toEqual({ treeSize: 0, accounts: [] });
+        expect(await store.getManyAccountStatements(['carol'])).toEqual({ treeSize: 0, accounts: [undefined] });
+        await store.appendStatement({ accountId: 'alice', kind: 'genesis', bytes: enc.encode('a0'), now: 1 });
+        await store.appendStatement({ accountId: 'bob', kind: 'genesis', bytes: enc.encode('b0'), now: 1 });
+        await store.appendNextStatement({ accountId: 'alice', kind: 'device', bytes: enc.encode('a1'), now: 1, previousLeafIndex: 0 });
+        const one = async (id: string) => {
+          const a = await store.getAccountStatements(id);
+          return a && { kind: a.kind, statements: a.statements };
+        };
+        // Every batch size up to past the largest single statement (64), repeats and unknown ids
+        // included, in the order asked.
+        for (const n of [1, 2, 7, 8, 9, 64, 65, 200]) {
+          const ids = Array.from({ length: n }, (_, i) => ['alice', 'bob', 'carol', `nobody-${i}`][i % 4]!);
+          const got = await store.getManyAccountStatements(ids);
+          expect(got.treeSize).toBe(3);
+          expect(got.accounts).toEqual(await Promise.all(ids.map(one)));
+        }
+        const twice = await store.getManyAccountStatements(['alice', 'alice']);
+        twice.accounts[0]!.statements[0]!.bytes[0] = 0; // the caller owns each answer's bytes
+        expect(new TextDecoder().decode(twice.accounts[1]!.statements[0]!.bytes)).toBe('a0');
+        expect(await codeOf(store.getManyAccountStatements(['alice', '']))).toBe('RangeError');
+        expect(await codeOf(store.getManyAccountStatements(Array<string>(1001).fill('alice')))).toBe('RangeError');
+      });
       it('copies the input before storing it', async () => {
         const bytes = enc.encode('original');
         const p = store.appendStatement({ accountId: 'alice', kind: 'k', bytes, now: 1 });

@@ -23,6 +23,7 @@ import {
   type CredentialRecord,
   type ListStatementsOptions,
   type MailboxMessage,
+  type ManyAccountStatements,
   type NewStatement,
   type NextStatement,
   type NodeKey,
@@ -47,6 +48,13 @@ type Row = Record<string, unknown>;
 
 const ID_MAX = 256;
 const KIND_MAX = 64;
+/** Most ids in one getManyAccountStatements call (the Store contract). */
+const MANY_MAX = 1000;
+/**
+ * Ids per statement of getManyAccountStatements: a batch is padded with repeats of one of its
+ * ids (which IN ignores) up to the next of these sizes, so four prepared statements serve all.
+ */
+const MANY_SIZES = [8, 16, 32, 64] as const;
 
 function buf(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -112,6 +120,8 @@ export class SqliteStore implements Store {
   readonly #append: (s: NewStatement, bytes: Uint8Array) => number;
   readonly #appendNext: (s: NextStatement, bytes: Uint8Array) => number | undefined;
   readonly #readNodes: (keys: readonly NodeKey[]) => Uint8Array[];
+  /** Rows [treeSize, id, kind, packed statements] of getManyAccountStatements, in one snapshot. */
+  readonly #readMany: (ids: readonly string[]) => unknown[][];
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_STORE_LIMITS, ...options.limits });
@@ -216,6 +226,28 @@ export class SqliteStore implements Store {
     this.#appendNext = (s, bytes) => appendNext.immediate(s, bytes);
     const readNodes = db.transaction((keys: readonly NodeKey[]) => keys.map((k) => new Uint8Array(getNode(k))));
     this.#readNodes = (keys) => readNodes.deferred(keys);
+
+    // The tree size LEFT JOIN the accounts: one row even when no id is known, and the size read in
+    // the same statement (so the same snapshot) as the rows.
+    const many = MANY_SIZES.map((n) =>
+      q(
+        'SELECT t.n, a.id, a.kind, a.statements FROM (SELECT coalesce(max(idx) + 1, 0) AS n FROM log_nodes WHERE level = 0) AS t ' +
+          `LEFT JOIN accounts AS a ON a.id IN (${'?, '.repeat(n - 1)}?)`,
+      ).raw(),
+    );
+    const readChunk = (ids: readonly string[]): unknown[][] => {
+      const size = MANY_SIZES.findIndex((n) => n >= ids.length);
+      const params = [...ids, ...Array<string>(MANY_SIZES[size]! - ids.length).fill(ids[0]!)];
+      return many[size]!.all(...params) as unknown[][];
+    };
+    const last = MANY_SIZES[MANY_SIZES.length - 1]!;
+    // More ids than one statement takes: statements in one read transaction, one snapshot.
+    const readChunks = db.transaction((ids: readonly string[]) => {
+      const rows: unknown[][] = [];
+      for (let at = 0; at < ids.length; at += last) rows.push(...readChunk(ids.slice(at, at + last)));
+      return rows;
+    });
+    this.#readMany = (ids) => (ids.length <= last ? readChunk(ids) : readChunks.deferred(ids));
   }
 
   async createAccount(account: AccountRecord): Promise<boolean> {
@@ -286,6 +318,25 @@ export class SqliteStore implements Store {
     // plain Uint8Array views, as every other read returns.
     const [kind, packed, treeSize] = row;
     return { kind, statements: unpack(new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)), treeSize };
+  }
+
+  async getManyAccountStatements(accountIds: readonly string[]): Promise<ManyAccountStatements> {
+    if (accountIds.length > MANY_MAX) throw new RangeError(`at most ${MANY_MAX} account ids at once, got ${accountIds.length}`);
+    for (const id of accountIds) checkString('accountId', id, ID_MAX);
+    if (accountIds.length === 0) return { treeSize: await this.treeSize(), accounts: [] };
+    const rows = this.#readMany([...new Set(accountIds)]) as [number, string | null, AccountRecord['kind'], Buffer][];
+    const byId = new Map<string, [AccountRecord['kind'], Buffer]>();
+    for (const [, id, kind, packed] of rows) if (id !== null) byId.set(id, [kind, packed]);
+    const handedOut = new Set<string>();
+    const accounts = accountIds.map((id) => {
+      const row = byId.get(id);
+      if (row === undefined) return undefined;
+      // Each answer owns its bytes: an id asked for again gets a copy.
+      const packed = handedOut.has(id) ? new Uint8Array(row[1]) : new Uint8Array(row[1].buffer, row[1].byteOffset, row[1].byteLength);
+      handedOut.add(id);
+      return { kind: row[0], statements: unpack(packed) };
+    });
+    return { treeSize: rows[0]![0], accounts };
   }
 
   async treeSize(): Promise<number> {

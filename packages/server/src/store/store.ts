@@ -84,6 +84,14 @@ export interface AccountStatements {
   readonly treeSize: number;
 }
 
+/** What lookups read together (`Store.getManyAccountStatements`). */
+export interface ManyAccountStatements {
+  /** The log's size in the same read: every statement of these accounts below it is listed. */
+  readonly treeSize: number;
+  /** Per id asked for, in the same order: its kind and statements, or `undefined` if unknown. */
+  readonly accounts: readonly (Omit<AccountStatements, 'treeSize'> | undefined)[];
+}
+
 export interface ListStatementsOptions {
   readonly kind?: string | undefined;
   /** Only statements with a leaf index greater than this. */
@@ -197,6 +205,13 @@ export interface Store {
    * account without statements has an empty list.
    */
   getAccountStatements(accountId: string): Promise<AccountStatements | undefined>;
+  /**
+   * `getAccountStatements` for several accounts (repeats allowed, none at all too) and the log's
+   * size, all from one consistent read: what the directory's lookups that arrive together share,
+   * since a read transaction costs more than an indexed row (SQLite: one statement).
+   * @throws RangeError for a bad id, or more than 1000 of them.
+   */
+  getManyAccountStatements(accountIds: readonly string[]): Promise<ManyAccountStatements>;
   /** Number of leaves in the log (= number of statements). */
   treeSize(): Promise<number>;
   /**

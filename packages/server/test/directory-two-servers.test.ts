@@ -61,9 +61,10 @@ describe('two directory servers on one store', () => {
     const store = new Proxy(raw, {
       get(target, name) {
         const value = Reflect.get(target, name) as unknown;
-        if (name === 'getAccountStatements') {
-          return async (id: string) => {
-            const read = await target.getAccountStatements(id);
+        // Lookups read accounts together (getManyAccountStatements), re-reads one at a time.
+        if (name === 'getAccountStatements' || name === 'getManyAccountStatements') {
+          return async (ids: never) => {
+            const read = (await (value as (ids: never) => Promise<unknown>).call(target, ids)) as unknown;
             const run = between;
             between = undefined;
             await run?.();

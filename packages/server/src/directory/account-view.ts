@@ -2,10 +2,10 @@
 // checkpoint, so a client verifies the whole answer against one signed tree head.
 //
 // Speed (the hot path of the directory; `npm run bench directory`):
-// - one store read: the account's kind and statements and the log's size come together
-//   (Store.getAccountStatements, one statement and one index probe in SQLite); while the size
-//   is that of the checkpoint seen last, that checkpoint is the latest (the store keeps one
-//   checkpoint per size), so a lookup needs no other read;
+// - one store read: the account's kind and statements and the log's size come together, in one
+//   statement shared with the other lookups of the same event-loop turn (lookup-reads.ts); while
+//   the size is that of the checkpoint seen last, that checkpoint is the latest (the store keeps
+//   one checkpoint per size), so a lookup needs no other read;
 // - proofs from the log's in-memory copy of the tree's node hashes (nodes never change once
 //   their leaves exist, whichever process appended them: log/tree-mirror.ts), each audit path
 //   served as ONE base64url string of its hashes concatenated, so a lookup encodes one string
@@ -63,8 +63,8 @@ async function seenCheckpoint(ctx: DirectoryContext): Promise<SeenCheckpoint> {
 export async function accountViewBody(ctx: DirectoryContext, accountId: string): Promise<Uint8Array<ArrayBuffer>> {
   // An answer made for the log's current size is current: the latest checkpoint has that size.
   const cached = ctx.caches.views.get(accountId);
-  if (cached !== undefined && cached.size === (await ctx.store.treeSize())) return cached.body;
-  let account = await ctx.store.getAccountStatements(accountId);
+  if (cached !== undefined && cached.size === (await ctx.lookupReads.treeSize())) return cached.body;
+  let account = await ctx.lookupReads.account(accountId);
   if (account === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'No account has this id.');
   let latest = ctx.caches.checkpoint.current;
   if (latest === undefined || latest.record.size !== account.treeSize) {

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import type { AccountFolds } from './account-folds.js';
 import type { SeenCheckpoint } from './account-view.js';
 import type { AdmittingCache } from './lookup-cache.js';
+import type { LookupReads } from './lookup-reads.js';
 
 export interface DirectoryContext {
   readonly store: Store;
@@ -18,6 +19,8 @@ export interface DirectoryContext {
   readonly folds: AccountFolds;
   /** Deletes expired challenges and sessions, at most once a minute (called where they are made). */
   readonly sweep: () => Promise<void>;
+  /** The store reads of account lookups, shared by the lookups of one event-loop turn. */
+  readonly lookupReads: LookupReads;
   /** Caches of data that never changes (lookups per checkpoint size): safe with several processes. */
   readonly caches: {
     /** Account lookup answers, with the checkpoint size each was made for. */

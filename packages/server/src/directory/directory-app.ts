@@ -10,6 +10,7 @@ import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import { AccountFolds } from './account-folds.js';
 import { AdmittingCache } from './lookup-cache.js';
+import { LookupReads } from './lookup-reads.js';
 import type { DirectoryContext } from './context.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { backupRoutes } from './routes/backup-routes.js';
@@ -68,6 +69,7 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
     logger,
     now,
     folds: new AccountFolds(config.foldCacheSize, { rpId: config.rpId, origins: config.origins, requireUserVerification: true }),
+    lookupReads: new LookupReads(options.store),
     caches: {
       views: new AdmittingCache(config.lookupCacheSize),
       checkpoint: { current: undefined },

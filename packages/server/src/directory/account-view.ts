@@ -83,8 +83,9 @@ export async function accountViewBody(ctx: DirectoryContext, accountId: string):
     size,
   );
   let statements = '';
-  for (const [i, s] of visible.entries()) {
-    statements += `${i === 0 ? '' : ','}{"leafIndex":${s.leafIndex},"statementB64":"${toB64u(s.bytes)}","inclusionB64":"${toB64u(paths[i] as Uint8Array)}"}`;
+  for (let i = 0; i < visible.length; i++) {
+    const s = visible[i]!;
+    statements += `${i === 0 ? '' : ','}{"leafIndex":${s.leafIndex},"statementB64":"${toB64u(s.bytes)}","inclusionB64":"${toB64u(paths[i]!)}"}`;
   }
   const json = `{"accountId":${asciiJsonString(accountId)},"kind":${asciiJsonString(account.kind)},"checkpoint":${latest.noteJson},"statements":[${statements}]}`;
   const body = Buffer.from(json, 'latin1');

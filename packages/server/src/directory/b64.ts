@@ -6,6 +6,8 @@ import { z } from '@hono/zod-openapi';
 const B64U = /^[A-Za-z0-9_-]*$/;
 
 export function toB64u(bytes: Uint8Array): string {
+  // A Buffer (audit paths, answers) encodes itself; a plain view is wrapped first, without a copy.
+  if (Buffer.isBuffer(bytes)) return bytes.toString('base64url');
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 

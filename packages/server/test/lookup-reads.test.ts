@@ -1,6 +1,6 @@
 // Account lookups of one event-loop turn share one store read (directory/lookup-reads.ts): one
-// getManyAccountStatements call, whose answers are each lookup's own; a failed read fails only
-// its own batch.
+// getManyAccountStatements call, whose answers are each lookup's own; a read the store refuses
+// fails only its own lookup, a failing store every lookup of that turn.
 import { describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend } from '@sigil/sdk';
 import { SqliteStore, TransparencyLog, createDirectoryApp, type Store } from '@sigil/server';
@@ -55,6 +55,22 @@ describe('LookupReads', () => {
       expect((await reads.account('bob'))!.statements.map((s) => s.leafIndex)).toEqual([1, 2]);
       expect(await reads.treeSize()).toBe(3);
       expect(calls).toEqual([['alice', 'bob', 'carol', 'alice'], ['bob'], []]);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('fails only the read the store refuses: the others of its batch are read again on their own', async () => {
+    const raw = new SqliteStore(':memory:');
+    try {
+      await raw.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+      const { store, calls } = recorded(raw);
+      const reads = new LookupReads(store);
+      const got = await Promise.allSettled([reads.account('alice'), reads.account(''), reads.treeSize()]);
+      expect(got.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((got[1] as PromiseRejectedResult).reason).toBeInstanceOf(RangeError);
+      expect((got[0] as PromiseFulfilledResult<unknown>).value).toEqual({ kind: 'user', statements: [], treeSize: 0 });
+      expect(calls).toEqual([['alice', ''], ['alice'], [''], []]);
     } finally {
       await raw.close();
     }

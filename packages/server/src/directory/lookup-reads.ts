@@ -66,7 +66,13 @@ export class LookupReads {
       let next = 0;
       for (const r of batch) r.resolve({ treeSize, account: r.accountId === undefined ? undefined : accounts[next++] });
     } catch (e) {
-      for (const r of batch) r.reject(e);
+      if (batch.length === 1) {
+        batch[0]!.reject(e);
+        return;
+      }
+      // One read that cannot be made (an id the store refuses, say) must not fail the others:
+      // each is read again on its own.
+      for (const r of batch) void this.#readBatch([r]);
     }
   }
 }

@@ -27,16 +27,24 @@ function recorded(store: SqliteStore) {
   return { store: proxy, calls, state };
 }
 
+/** Runs `test` with LookupReads over a recorded in-memory store holding the user account alice. */
+async function withReads(test: (t: ReturnType<typeof recorded> & { raw: SqliteStore; reads: LookupReads }) => Promise<void>): Promise<void> {
+  const raw = new SqliteStore(':memory:');
+  try {
+    await raw.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+    const rec = recorded(raw);
+    await test({ ...rec, raw, reads: new LookupReads(rec.store) });
+  } finally {
+    await raw.close();
+  }
+}
+
 describe('LookupReads', () => {
-  it("reads the accounts and tree sizes asked for in one turn with one store call, each lookup getting its own answer", async () => {
-    const raw = new SqliteStore(':memory:');
-    try {
-      await raw.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+  it("reads the accounts and tree sizes asked for in one turn with one store call, each lookup getting its own answer", () =>
+    withReads(async ({ raw, reads, calls }) => {
       await raw.createAccount({ id: 'bob', kind: 'service', createdAt: 1 });
       await raw.appendStatement({ accountId: 'alice', kind: 'genesis', bytes: Uint8Array.of(1), now: 1 });
       await raw.appendStatement({ accountId: 'bob', kind: 'genesis', bytes: Uint8Array.of(2), now: 1 });
-      const { store, calls } = recorded(raw);
-      const reads = new LookupReads(store);
       const [alice, bob, carol, size, aliceAgain] = await Promise.all([
         reads.account('alice'),
         reads.account('bob'),
@@ -55,42 +63,25 @@ describe('LookupReads', () => {
       expect((await reads.account('bob'))!.statements.map((s) => s.leafIndex)).toEqual([1, 2]);
       expect(await reads.treeSize()).toBe(3);
       expect(calls).toEqual([['alice', 'bob', 'carol', 'alice'], ['bob'], []]);
-    } finally {
-      await raw.close();
-    }
-  });
+    }));
 
-  it('fails only the read the store refuses: the others of its batch are read again on their own', async () => {
-    const raw = new SqliteStore(':memory:');
-    try {
-      await raw.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
-      const { store, calls } = recorded(raw);
-      const reads = new LookupReads(store);
+  it('fails only the read the store refuses: the others of its batch are read again on their own', () =>
+    withReads(async ({ reads, calls }) => {
       const got = await Promise.allSettled([reads.account('alice'), reads.account(''), reads.treeSize()]);
       expect(got.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       expect((got[1] as PromiseRejectedResult).reason).toBeInstanceOf(RangeError);
       expect((got[0] as PromiseFulfilledResult<unknown>).value).toEqual({ kind: 'user', statements: [], treeSize: 0 });
       expect(calls).toEqual([['alice', ''], ['alice'], [''], []]);
-    } finally {
-      await raw.close();
-    }
-  });
+    }));
 
-  it('fails every read of a batch whose store call fails, and only that batch', async () => {
-    const raw = new SqliteStore(':memory:');
-    try {
-      await raw.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
-      const { store, state } = recorded(raw);
-      const reads = new LookupReads(store);
+  it('fails every read of a batch whose store call fails, and only that batch', () =>
+    withReads(async ({ reads, state }) => {
       state.fail = true;
       const failed = await Promise.allSettled([reads.account('alice'), reads.treeSize()]);
       expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
       state.fail = false;
       expect(await reads.account('alice')).toEqual({ kind: 'user', statements: [], treeSize: 0 });
-    } finally {
-      await raw.close();
-    }
-  });
+    }));
 
   it('serves concurrent lookups through the app from one read, each answer that of its own account', async () => {
     const backend = new WebCryptoKeyBackend();

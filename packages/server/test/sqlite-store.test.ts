@@ -22,6 +22,20 @@ async function inTempDb(test: (file: string, dir: string) => Promise<void>): Pro
   }
 }
 
+/** Runs `test` with two connections on one new file (two server processes, in production). */
+async function inTwoConnections(test: (a: SqliteStore, b: SqliteStore) => Promise<void>): Promise<void> {
+  await inTempDb(async (file) => {
+    const a = await openSqliteStore(file);
+    const b = await openSqliteStore(file);
+    try {
+      await test(a, b);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+}
+
 describeStoreContract('SqliteStore (file, WAL)', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'sigil.db');
@@ -79,31 +93,23 @@ describe('SqliteStore specifics', () => {
       }
     });
   });
-  it("sees the tree grow through another connection's appends and its own, at once", async () => {
-    await inTempDb(async (file) => {
-      const a = await openSqliteStore(file);
-      const b = await openSqliteStore(file);
-      try {
-        await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
-        let expected = 0;
-        for (let i = 0; i < 20; i++) {
-          expect(await a.treeSize()).toBe(expected);
-          expect(await b.treeSize()).toBe(expected);
-          const writer = i % 3 === 0 ? b : a; // either side, several times in a row
-          await writer.appendStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(i), now: 1 });
-          expected++;
-          expect(await writer.treeSize()).toBe(expected);
-          expect(await (writer === a ? b : a).treeSize()).toBe(expected);
-        }
-        // A refused append (unknown account) changes nothing, on either side.
-        await expect(a.appendStatement({ accountId: 'nobody', kind: 'k', bytes: Uint8Array.of(1), now: 1 })).rejects.toThrow();
-        expect([await a.treeSize(), await b.treeSize()]).toEqual([expected, expected]);
-      } finally {
-        await a.close();
-        await b.close();
+  it("sees the tree grow through another connection's appends and its own, at once", () =>
+    inTwoConnections(async (a, b) => {
+      await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
+      let expected = 0;
+      for (let i = 0; i < 20; i++) {
+        expect(await a.treeSize()).toBe(expected);
+        expect(await b.treeSize()).toBe(expected);
+        const writer = i % 3 === 0 ? b : a; // either side, several times in a row
+        await writer.appendStatement({ accountId: 'alice', kind: 'k', bytes: Uint8Array.of(i), now: 1 });
+        expected++;
+        expect(await writer.treeSize()).toBe(expected);
+        expect(await (writer === a ? b : a).treeSize()).toBe(expected);
       }
-    });
-  });
+      // A refused append (unknown account) changes nothing, on either side.
+      await expect(a.appendStatement({ accountId: 'nobody', kind: 'k', bytes: Uint8Array.of(1), now: 1 })).rejects.toThrow();
+      expect([await a.treeSize(), await b.treeSize()]).toEqual([expected, expected]);
+    }));
   it('refuses a database from a newer schema', async () => {
     await inTempDb(async (file) => {
       await (await openSqliteStore(file)).close();
@@ -137,10 +143,8 @@ describe('SqliteStore specifics', () => {
       await store.close();
     }
   });
-  it('lands exactly one of two successors of one head raced through two connections (two processes on one file)', async () => {
-    await inTempDb(async (file) => {
-      const a = await openSqliteStore(file);
-      const b = await openSqliteStore(file);
+  it('lands exactly one of two successors of one head raced through two connections (two processes on one file)', () =>
+    inTwoConnections(async (a, b) => {
       await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
       const head = await a.appendNextStatement({ accountId: 'alice', kind: 'genesis', bytes: Uint8Array.of(0), now: 1, previousLeafIndex: null });
       for (let round = 0; round < 10; round++) {
@@ -159,14 +163,9 @@ describe('SqliteStore specifics', () => {
       expect(head?.leafIndex).toBe(0);
       expect(await a.treeSize()).toBe(11);
       expect((await b.listStatements('alice')).map((s) => s.leafIndex)).toEqual(Array.from({ length: 11 }, (_, i) => i));
-      await a.close();
-      await b.close();
-    });
-  });
-  it('serialises appends from two connections to one file (BEGIN IMMEDIATE)', async () => {
-    await inTempDb(async (file) => {
-      const a = await openSqliteStore(file);
-      const b = await openSqliteStore(file);
+    }));
+  it('serialises appends from two connections to one file (BEGIN IMMEDIATE)', () =>
+    inTwoConnections(async (a, b) => {
       await a.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
       const recs = [];
       for (let i = 0; i < 20; i++) {
@@ -174,8 +173,5 @@ describe('SqliteStore specifics', () => {
       }
       expect(recs.map((r) => r.leafIndex)).toEqual(Array.from({ length: 20 }, (_, i) => i));
       expect(await b.treeSize()).toBe(20);
-      await a.close();
-      await b.close();
-    });
-  });
+    }));
 });

@@ -15,7 +15,7 @@ let webRecipient: KeyRef;
 
 beforeAll(async () => {
   token = await createSoftHsmTestToken({ label: 'sigil-envelope' });
-  hsm = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
+  hsm = await Pkcs11KeyBackend.open(token.location);
   hsmRecipient = await hsm.generateKeyPair({ usage: 'agree', label: 'recipient' });
   hsmSigner = await hsm.generateKeyPair({ usage: 'sign', label: 'sender' });
   web = new WebCryptoKeyBackend();

@@ -29,7 +29,7 @@ describe('an account rooted at a key in SoftHSM (Pkcs11KeyBackend)', () => {
 
   beforeAll(async () => {
     token = await createSoftHsmTestToken({ label: 'sigil-identity-test' });
-    backend = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
+    backend = await Pkcs11KeyBackend.open(token.location);
     root = await backend.generateKeyPair({ usage: 'sign', label: 'service-root' });
     deviceSign = await backend.generateKeyPair({ usage: 'sign', label: 'service-device' });
     deviceAgree = await backend.generateKeyPair({ usage: 'agree', label: 'service-device' });

@@ -17,7 +17,7 @@ let keys: Pkcs11KeyBackend;
 
 beforeAll(async () => {
   token = await createSoftHsmTestToken({ label: 'sigil-interop' });
-  keys = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
+  keys = await Pkcs11KeyBackend.open(token.location);
 });
 afterAll(async () => {
   await keys?.close();

@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const open = (extra: Partial<Parameters<typeof Pkcs11KeyBackend.open>[0]> = {}) =>
-  Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, ...extra });
+  Pkcs11KeyBackend.open({ ...token.location, ...extra });
 
 const isCode = (code: SigilError['code']) => (e: unknown) => SigilError.is(e, code);
 const text = (s: string) => new TextEncoder().encode(s);

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 const open = (extra: Partial<Parameters<typeof Pkcs11KeyBackend.open>[0]> = {}) =>
-  Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, execution: 'workers', ...extra });
+  Pkcs11KeyBackend.open({ ...token.location, execution: 'workers', ...extra });
 
 const isCode = (code: SigilError['code']) => (e: unknown) => SigilError.is(e, code);
 const text = (s: string) => new TextEncoder().encode(s);
@@ -204,7 +204,7 @@ describe("execution: 'auto' (the default): workers start at the first concurrent
   });
 
   const openDefault = (extra: Partial<Parameters<typeof Pkcs11KeyBackend.open>[0]> = {}) =>
-    Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, ...extra });
+    Pkcs11KeyBackend.open({ ...token.location, ...extra });
 
   /** Two signs and two derives at once, each checked. */
   async function concurrent(b: Pkcs11KeyBackend, i: number): Promise<boolean[]> {

@@ -35,7 +35,7 @@ const imported = new Map<string, Promise<KeyRef>>();
 
 beforeAll(async () => {
   token = await createSoftHsmTestToken({ label: 'sigil-wycheproof' });
-  backend = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
+  backend = await Pkcs11KeyBackend.open(token.location);
 });
 afterAll(async () => {
   await backend?.close();

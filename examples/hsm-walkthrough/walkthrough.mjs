@@ -25,7 +25,7 @@ say(`   token  "${token.label}" (found by label, never by slot number)`);
 
 let keys;
 try {
-  keys = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
+  keys = await Pkcs11KeyBackend.open(token.location);
 
   step(2, 'An identity generated on the token: one key per purpose');
   const signing = await keys.generateKeyPair({ usage: 'sign', label: 'walkthrough device signing key' });

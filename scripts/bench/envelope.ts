@@ -433,7 +433,7 @@ async function softHsm(keys: WebCryptoKeyBackend, from: Parameters<typeof encryp
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    const hsm = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
+    const hsm = await Pkcs11KeyBackend.open(token.location);
     try {
       const inHsm = await hsm.generateKeyPair({ usage: 'agree', label: 'bench-recipient' });
       const inWebCrypto = await keys.generateKeyPair({ usage: 'agree', label: 'bench-recipient' });

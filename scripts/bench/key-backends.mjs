@@ -47,11 +47,11 @@ async function main() {
   const cases = [];
   const row = (op, backend, callers, measure, note = '') => cases.push({ op, backend, callers, measure, note, rates: [] });
   try {
-    const keys = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, sessions: 4, execution: 'thread' });
-    const keysAuto = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, sessions: 4 });
-    const keysAsync = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, sessions: 4, asyncCalls: true });
-    const keysWorkers = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, sessions: 4, execution: 'workers', workers: 1 });
-    const keysWorker = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin, sessions: 4, execution: 'workers', workers: 2 });
+    const keys = await Pkcs11KeyBackend.open({ ...token.location, sessions: 4, execution: 'thread' });
+    const keysAuto = await Pkcs11KeyBackend.open({ ...token.location, sessions: 4 });
+    const keysAsync = await Pkcs11KeyBackend.open({ ...token.location, sessions: 4, asyncCalls: true });
+    const keysWorkers = await Pkcs11KeyBackend.open({ ...token.location, sessions: 4, execution: 'workers', workers: 1 });
+    const keysWorker = await Pkcs11KeyBackend.open({ ...token.location, sessions: 4, execution: 'workers', workers: 2 });
     const signer = await keys.generateKeyPair({ usage: 'sign', label: 'bench-sign' });
     const agreer = await keys.generateKeyPair({ usage: 'agree', label: 'bench-agree' });
     const peer = await new WebCryptoKeyBackend().generateKeyPair({ usage: 'agree', label: 'peer' });

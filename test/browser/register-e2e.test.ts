@@ -142,7 +142,7 @@ describe('browser accounts against the real directory', () => {
 
   it('a service account whose keys are in SoftHSM reads a message from Alice and answers her', async () => {
     const token = await createSoftHsmTestToken({ label: 'svc-browser-e2e' });
-    const hsm = await Pkcs11KeyBackend.open({ module: token.module, token: token.label, pin: token.pin });
+    const hsm = await Pkcs11KeyBackend.open(token.location);
     try {
       const backend: KeyBackend = hsm;
       const root = { backend, ref: await hsm.generateKeyPair({ usage: 'sign', label: 'svc root' }) };

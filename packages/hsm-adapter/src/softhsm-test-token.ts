@@ -29,6 +29,8 @@ export interface SoftHsmTestToken {
   readonly label: string;
   readonly pin: string;
   readonly soPin: string;
+  /** Where the token is, as `Pkcs11KeyBackend.open` (and the server's log-key options) take it. */
+  readonly location: { readonly module: string; readonly token: string; readonly pin: string };
   /** The temporary directory that holds the config and the token files. */
   readonly dir: string;
   /** The SOFTHSM2_CONF file of this token; pass `env` to child processes that must see it. */
@@ -89,6 +91,7 @@ export async function createSoftHsmTestToken(options: SoftHsmTestTokenOptions = 
     label,
     pin,
     soPin,
+    location: { module, token: label, pin },
     dir,
     conf,
     env,

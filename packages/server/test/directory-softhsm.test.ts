@@ -15,7 +15,7 @@ let dir: Directory;
 
 beforeAll(async () => {
   token = await createSoftHsmTestToken({ label: 'sigil-directory' });
-  const location = { module: token.module, token: token.label, pin: token.pin };
+  const location = token.location;
   logKey = await openPkcs11LogKey({ ...location, label: 'sigil-log' }, silentLogger);
   backend = await Pkcs11KeyBackend.open(location);
   dir = await makeDirectory({ logBackend: { backend: logKey.signer.backend, key: logKey.signer.key } });
@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe('directory with SoftHSM keys', () => {
   it('keeps the log key on the token: generated once, found again by label, non-extractable', async () => {
-    const again = await openPkcs11LogKey({ module: token.module, token: token.label, pin: token.pin, label: 'sigil-log' }, silentLogger);
+    const again = await openPkcs11LogKey({ ...token.location, label: 'sigil-log' }, silentLogger);
     try {
       expect(again.signer.key.id).toBe(logKey.signer.key.id);
       expect(await again.signer.backend.describeKey(again.signer.key)).toMatchObject({ extractable: false, sensitive: true });

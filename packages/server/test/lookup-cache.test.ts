@@ -1,5 +1,6 @@
 // The lookup answers' caches (directory/lookup-cache.ts).
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { AdmittingCache, BoundedCache } from '../src/directory/lookup-cache.js';
 
 describe('BoundedCache', () => {
@@ -55,6 +56,24 @@ describe('AdmittingCache', () => {
     expect(made).toBe(0);
     cache.offer('a', make);
     expect([made, cache.get('a')]).toEqual([1, 1]);
+  });
+  it('serves exactly what it keeps: its check of which slots hold a key never hides one (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 400 }), (max, offers) => {
+        const cache = new AdmittingCache<number>(max);
+        // What it should hold: the values it made, in a BoundedCache of the same size (tested above).
+        const model = new BoundedCache<number>(max);
+        let made = 0;
+        for (const k of offers) {
+          cache.offer(`acct-${k}`, () => {
+            model.set(`acct-${k}`, ++made);
+            return made;
+          });
+          for (let key = 0; key <= 40; key++) expect(cache.get(`acct-${key}`)).toBe(model.get(`acct-${key}`));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
   it('holds nothing with max 0', () => {
     const cache = new AdmittingCache<number>(0);

@@ -23,7 +23,8 @@ const BATCH_MAX = 1000;
 interface PendingRead {
   /** `undefined`: only the tree size. */
   readonly accountId: string | undefined;
-  readonly resolve: (read: { treeSize: number; account: Omit<AccountStatements, 'treeSize'> | undefined }) => void;
+  /** Settles `account` (with what it read) or `treeSize` (with the size), without a wrapper. */
+  readonly resolve: (treeSize: number, account: Omit<AccountStatements, 'treeSize'> | undefined) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -35,22 +36,31 @@ export class LookupReads {
     this.#store = store;
   }
 
-  /** The account's kind and statements with the log's size, or `undefined` for an unknown account. */
-  async account(accountId: string): Promise<AccountStatements | undefined> {
-    const { treeSize, account } = await this.#read(accountId);
-    return account === undefined ? undefined : { ...account, treeSize };
+  /**
+   * The account's kind and statements with the log's size, or `undefined` for an unknown account.
+   * (Not an async function: the pending read settles the caller's promise itself, one promise per
+   * lookup.)
+   */
+  account(accountId: string): Promise<AccountStatements | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#add({
+        accountId,
+        resolve: (treeSize, account) => resolve(account === undefined ? undefined : { kind: account.kind, statements: account.statements, treeSize }),
+        reject,
+      });
+    });
   }
 
   /** The log's size. */
-  async treeSize(): Promise<number> {
-    return (await this.#read(undefined)).treeSize;
+  treeSize(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#add({ accountId: undefined, resolve: (treeSize) => resolve(treeSize), reject });
+    });
   }
 
-  #read(accountId: string | undefined): Promise<{ treeSize: number; account: Omit<AccountStatements, 'treeSize'> | undefined }> {
-    return new Promise((resolve, reject) => {
-      if (this.#pending.length === 0) setImmediate(() => this.#flush());
-      this.#pending.push({ accountId, resolve, reject });
-    });
+  #add(read: PendingRead): void {
+    if (this.#pending.length === 0) setImmediate(() => this.#flush());
+    this.#pending.push(read);
   }
 
   #flush(): void {
@@ -61,10 +71,11 @@ export class LookupReads {
 
   async #readBatch(batch: readonly PendingRead[]): Promise<void> {
     try {
-      const ids = batch.flatMap((r) => (r.accountId === undefined ? [] : [r.accountId]));
+      const ids: string[] = [];
+      for (const r of batch) if (r.accountId !== undefined) ids.push(r.accountId);
       const { treeSize, accounts } = await this.#store.getManyAccountStatements(ids);
       let next = 0;
-      for (const r of batch) r.resolve({ treeSize, account: r.accountId === undefined ? undefined : accounts[next++] });
+      for (const r of batch) r.resolve(treeSize, r.accountId === undefined ? undefined : accounts[next++]);
     } catch (e) {
       if (batch.length === 1) {
         batch[0]!.reject(e);

@@ -26,6 +26,7 @@ describe('TransparencyLog with its nodes in memory', () => {
     const backend = new WebCryptoKeyBackend();
     const inMemory = new TransparencyLog(store, { origin: 'sigil.test/log', signer: { backend, key: await backend.generateKeyPair({ usage: 'sign', label: 'm' }) } });
     let size = 0;
+    let mirrored = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 12 }),
@@ -39,6 +40,12 @@ describe('TransparencyLog with its nodes in memory', () => {
             const treeSize = 1 + (n % size);
             return { treeSize, leaves: picks.map((p) => p % treeSize), from: from % (treeSize + 1) };
           });
+          // Synchronously, only for sizes the mirror already holds (a log without one: never).
+          expect(inMemory.inclusionPathsInMemory([size - 1], size) === undefined).toBe(size > mirrored);
+          await inMemory.rootHash(size);
+          mirrored = size;
+          const early = requests.map((r) => inMemory.inclusionPathsInMemory(r.leaves, r.treeSize));
+          expect(fromStore.inclusionPathsInMemory(requests[0]!.leaves, requests[0]!.treeSize)).toBeUndefined();
           const got = await Promise.all(
             requests.map(async (r) => ({
               many: await inMemory.inclusionProofsAt(r.leaves, r.treeSize),
@@ -52,6 +59,7 @@ describe('TransparencyLog with its nodes in memory', () => {
             const expected = await Promise.all(r.leaves.map((leaf) => fromStore.inclusionProof(leaf, r.treeSize)));
             expect(got[i]!.many.map(hex)).toEqual(expected.map(hex));
             expect(got[i]!.paths.map((p) => Buffer.from(p).toString('hex'))).toEqual(expected.map((p) => hex(p).join('')));
+            expect(early[i]!.map((p) => Buffer.from(p).toString('hex'))).toEqual(expected.map((p) => hex(p).join('')));
             expect(hex(got[i]!.one)).toEqual(hex(expected[0]!));
             expect(hex(got[i]!.consistency)).toEqual(hex(await fromStore.consistencyProof(r.from, r.treeSize)));
             expect(hex([got[i]!.root])).toEqual(hex([await fromStore.rootHash(r.treeSize)]));
@@ -77,6 +85,9 @@ describe('TransparencyLog with its nodes in memory', () => {
     await expect(log.inclusionProofsAt([n], n)).rejects.toThrow(RangeError);
     await expect(log.inclusionProofsAt([-1], n)).rejects.toThrow(RangeError);
     await expect(log.inclusionPathsAt([n], n)).rejects.toThrow(RangeError);
+    await log.rootHash(n); // the mirror now holds the tree, so the synchronous form checks too
+    expect(() => log.inclusionPathsInMemory([n], n)).toThrow(RangeError);
+    expect(() => log.inclusionPathsInMemory([-1], n)).toThrow(RangeError);
     await expect(log.rootHash(n + 1)).rejects.toThrow(RangeError);
   });
 });

@@ -78,10 +78,8 @@ export async function accountViewBody(ctx: DirectoryContext, accountId: string):
   }
   const size = latest.record.size;
   const visible = account.statements.filter((s) => s.leafIndex < size);
-  const paths = await ctx.log.inclusionPathsAt(
-    visible.map((s) => s.leafIndex),
-    size,
-  );
+  const leaves = visible.map((s) => s.leafIndex);
+  const paths = ctx.log.inclusionPathsInMemory(leaves, size) ?? (await ctx.log.inclusionPathsAt(leaves, size));
   let statements = '';
   for (let i = 0; i < visible.length; i++) {
     const s = visible[i]!;

@@ -137,6 +137,22 @@ export class TransparencyLog {
   }
 
   /**
+   * `inclusionPathsAt` at once, when the in-memory mirror already holds the tree of `treeSize`
+   * leaves (the usual case on a lookup: the mirror follows the checkpoints), else `undefined`
+   * (then use `inclusionPathsAt`, which reads what is missing). Synchronous, so a lookup pays no
+   * promise and no turn of the microtask queue for its proofs.
+   *
+   * @throws RangeError unless every 0 <= leafIndex < treeSize.
+   */
+  inclusionPathsInMemory(leafIndices: readonly number[], treeSize: number): Uint8Array[] | undefined {
+    const mirror = this.#mirror;
+    if (mirror === undefined || mirror.size < treeSize) return undefined;
+    checkSize('treeSize', treeSize, Number.MAX_SAFE_INTEGER);
+    for (const m of leafIndices) checkSize('leafIndex', m, treeSize - 1);
+    return leafIndices.map((m) => mirror.inclusionPath(m, treeSize));
+  }
+
+  /**
    * The consistency proof from `size1` to `size2` leaves (RFC 9162 §2.1.4.1); empty when the sizes
    * are equal or `size1` is 0 (there is nothing to prove about the empty tree).
    *

@@ -63,34 +63,47 @@ describe('SqliteStore specifics', () => {
       db.close();
     });
   });
-  it('packs the statements of a version-1 database into the account rows when it migrates', async () => {
+  it.each([1, 2])('packs the statements of a version-%i database into the account rows as text when it migrates', async (version) => {
     await inTempDb(async (file) => {
-      // A database as version 1 left it, written without the store (which would migrate it).
+      // A database as that version left it, written without the store (which would migrate it).
       const db = new Database(file);
       db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT');
       db.exec(SQLITE_MIGRATIONS[0] as string);
-      db.prepare('INSERT INTO schema_version (version) VALUES (1)').run();
       const ids = Array.from({ length: 1203 }, (_, i) => `acct-${i}`); // more than one page of accounts
       const insertAccount = db.prepare("INSERT INTO accounts (id, kind, created_at) VALUES (?, 'user', 1)");
       const insertStatement = db.prepare('INSERT INTO statements (leaf_index, account_id, kind, bytes, created_at) VALUES (?, ?, ?, ?, 1)');
       db.transaction(() => {
         for (const id of ids) insertAccount.run(id);
+        insertAccount.run('no-statements');
         let leaf = 0;
         for (let round = 0; round < 3; round++) {
           for (const [i, id] of ids.entries()) if (i % (round + 1) === 0) insertStatement.run(leaf++, id, 'k', Buffer.from(`${id}/${round}/${leaf}`));
         }
+        insertStatement.run(leaf++, ids[7], 'k', Buffer.alloc(0)); // an empty statement
       })();
+      if (version === 2) (SQLITE_MIGRATIONS[1] as (db: Database.Database) => void)(db); // version 2's binary packing
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(version);
       db.close();
       const store = await openSqliteStore(file);
       try {
-        for (const id of [ids[0]!, ids[1]!, ids[2]!, ids[999]!, ids[1000]!, ids[1202]!]) {
-          const listed = (await store.listStatements(id)).map((s) => ({ leafIndex: s.leafIndex, bytes: s.bytes }));
+        for (const id of [ids[0]!, ids[1]!, ids[2]!, ids[7]!, ids[999]!, ids[1000]!, ids[1202]!]) {
+          const listed = (await store.listStatements(id)).map((s) => ({ leafIndex: s.leafIndex, statementB64: Buffer.from(s.bytes).toString('base64url') }));
           expect(listed.length).toBeGreaterThan(0);
           expect(await store.getAccountStatements(id)).toEqual({ kind: 'user', statements: listed, treeSize: await store.treeSize() });
         }
+        expect((await store.getAccountStatements(ids[7]!))!.statements.at(-1)!.statementB64).toBe('');
+        expect(await store.getAccountStatements('no-statements')).toEqual({ kind: 'user', statements: [], treeSize: await store.treeSize() });
       } finally {
         await store.close();
       }
+      const after = new Database(file, { readonly: true });
+      expect(after.prepare('SELECT name, type, "notnull" FROM pragma_table_info(\'accounts\') ORDER BY cid').raw().all()).toEqual([
+        ['id', 'TEXT', 1],
+        ['kind', 'TEXT', 1],
+        ['created_at', 'INTEGER', 1],
+        ['statements', 'TEXT', 1],
+      ]);
+      after.close();
     });
   });
   it("sees the tree grow through another connection's appends and its own, at once", () =>

@@ -83,7 +83,8 @@ export async function accountViewBody(ctx: DirectoryContext, accountId: string):
   let statements = '';
   for (let i = 0; i < visible.length; i++) {
     const s = visible[i]!;
-    statements += `${i === 0 ? '' : ','}{"leafIndex":${s.leafIndex},"statementB64":"${toB64u(s.bytes)}","inclusionB64":"${toB64u(paths[i]!)}"}`;
+    // statementB64 is base64url as the store keeps it (JSON-safe, as toB64u's output).
+    statements += `${i === 0 ? '' : ','}{"leafIndex":${s.leafIndex},"statementB64":"${s.statementB64}","inclusionB64":"${toB64u(paths[i]!)}"}`;
   }
   const json = `{"accountId":${asciiJsonString(accountId)},"kind":${asciiJsonString(account.kind)},"checkpoint":${latest.noteJson},"statements":[${statements}]}`;
   const body = Buffer.from(json, 'latin1');

@@ -1,14 +1,50 @@
 // Schema of the SQLite store, one entry per version; applied in order on open, each in its own
 // transaction with the version bump, so a crash mid-migration leaves the previous version.
 // STRICT tables make SQLite refuse a value of the wrong type instead of storing it. A step is
-// SQL, or a function for what SQL cannot say (packing statements into bytes).
+// SQL, or a function for what SQL cannot say (packing statements). A step is never changed once
+// released: it is what turns a database of the previous version into the next, so the formats
+// it reads and writes stay here with it (the binary packing of version 2 below).
 import type Database from 'better-sqlite3';
 import { appendPacked } from './packed-statements.js';
 
 export type SqliteMigration = string | ((db: Database.Database) => void);
 
-/** Accounts per read while version 2 packs the statements of existing accounts. */
+/** Accounts per read while a step packs the statements of existing accounts. */
 const PACK_PAGE = 1000;
+
+/**
+ * Version 2's packing of an account's statements, in bytes: per statement in log order, the leaf
+ * index (6 bytes, big-endian), the length (4 bytes, big-endian), the statement. Version 3 keeps
+ * them as text (packed-statements.ts).
+ */
+const V2_HEADER = 10;
+
+function appendPackedV2(packed: Uint8Array, leafIndex: number, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(packed.length + V2_HEADER + bytes.length);
+  out.set(packed);
+  const view = new DataView(out.buffer, packed.length, V2_HEADER);
+  view.setUint16(0, Math.floor(leafIndex / 2 ** 32));
+  view.setUint32(2, leafIndex >>> 0);
+  view.setUint32(6, bytes.length);
+  out.set(bytes, packed.length + V2_HEADER);
+  return out;
+}
+
+/** Version 2's packed bytes as version 3's text. @throws Error if they are damaged. */
+function repackV2(packed: Uint8Array): string {
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  let text = '';
+  for (let at = 0; at < packed.length; ) {
+    if (packed.length - at < V2_HEADER) throw new Error('packed statements: truncated header (the store is damaged)');
+    const leafIndex = view.getUint16(at) * 2 ** 32 + view.getUint32(at + 2);
+    const length = view.getUint32(at + 6);
+    at += V2_HEADER;
+    if (packed.length - at < length) throw new Error('packed statements: truncated statement (the store is damaged)');
+    text = appendPacked(text, leafIndex, packed.subarray(at, at + length));
+    at += length;
+  }
+  return text;
+}
 
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   `
@@ -93,11 +129,27 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       const ids = page.all(after, PACK_PAGE) as string[];
       for (const id of ids) {
         let packed: Uint8Array = new Uint8Array(0);
-        for (const [leafIndex, bytes] of statementsOf.all(id) as [number, Buffer][]) packed = appendPacked(packed, leafIndex, bytes);
+        for (const [leafIndex, bytes] of statementsOf.all(id) as [number, Buffer][]) packed = appendPackedV2(packed, leafIndex, bytes);
         if (packed.length > 0) update.run(Buffer.from(packed.buffer, packed.byteOffset, packed.length), id);
       }
       if (ids.length < PACK_PAGE) break;
       after = ids.at(-1) as string;
     }
+  },
+  // Version 3: the packed statements as text, each statement already in base64url
+  // (packed-statements.ts), so that a lookup slices its answer's statements out of the row it
+  // read instead of encoding them. The new column replaces the old under the same name.
+  (db) => {
+    db.exec("ALTER TABLE accounts ADD COLUMN statements_b64 TEXT NOT NULL DEFAULT ''");
+    const page = db.prepare("SELECT id, statements FROM accounts WHERE id > ? AND length(statements) > 0 ORDER BY id LIMIT ?").raw();
+    const update = db.prepare('UPDATE accounts SET statements_b64 = ? WHERE id = ?');
+    for (let after = ''; ; ) {
+      const rows = page.all(after, PACK_PAGE) as [string, Buffer][];
+      for (const [id, packed] of rows) update.run(repackV2(packed), id);
+      if (rows.length < PACK_PAGE) break;
+      after = rows.at(-1)![0];
+    }
+    db.exec('ALTER TABLE accounts DROP COLUMN statements');
+    db.exec('ALTER TABLE accounts RENAME COLUMN statements_b64 TO statements');
   },
 ];

@@ -203,8 +203,7 @@ export class SqliteStore implements Store {
     const appendLeaf = (s: NewStatement, bytes: Uint8Array): number => {
       const index = (Q.treeSize!.get() as { n: number }).n;
       Q.insertStatement!.run(index, s.accountId, s.kind, buf(bytes), s.now);
-      const packed = appendPacked(Q.getPacked!.get(s.accountId) as Buffer, index, bytes);
-      Q.setPacked!.run(buf(packed), s.accountId);
+      Q.setPacked!.run(appendPacked(Q.getPacked!.get(s.accountId) as string, index, bytes), s.accountId);
       const siblings = appendSiblingKeys(index).map(getNode);
       for (const node of appendNodes(index, leafHash(bytes), siblings)) Q.insertNode!.run(node.level, node.index, buf(node.hash));
       return index;
@@ -312,29 +311,22 @@ export class SqliteStore implements Store {
 
   async getAccountStatements(accountId: string): Promise<AccountStatements | undefined> {
     checkString('accountId', accountId, ID_MAX);
-    const row = this.#q.getAccountStatements!.get(accountId) as [AccountRecord['kind'], Buffer, number] | undefined;
+    const row = this.#q.getAccountStatements!.get(accountId) as [AccountRecord['kind'], string, number] | undefined;
     if (row === undefined) return undefined;
-    // better-sqlite3 gives each read a fresh Buffer, so views into it are the caller's own;
-    // plain Uint8Array views, as every other read returns.
     const [kind, packed, treeSize] = row;
-    return { kind, statements: unpack(new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)), treeSize };
+    return { kind, statements: unpack(packed), treeSize };
   }
 
   async getManyAccountStatements(accountIds: readonly string[]): Promise<ManyAccountStatements> {
     if (accountIds.length > MANY_MAX) throw new RangeError(`at most ${MANY_MAX} account ids at once, got ${accountIds.length}`);
     for (const id of accountIds) checkString('accountId', id, ID_MAX);
     if (accountIds.length === 0) return { treeSize: await this.treeSize(), accounts: [] };
-    const rows = this.#readMany([...new Set(accountIds)]) as [number, string | null, AccountRecord['kind'], Buffer][];
-    const byId = new Map<string, [AccountRecord['kind'], Buffer]>();
+    const rows = this.#readMany([...new Set(accountIds)]) as [number, string | null, AccountRecord['kind'], string][];
+    const byId = new Map<string, [AccountRecord['kind'], string]>();
     for (const [, id, kind, packed] of rows) if (id !== null) byId.set(id, [kind, packed]);
-    const handedOut = new Set<string>();
     const accounts = accountIds.map((id) => {
       const row = byId.get(id);
-      if (row === undefined) return undefined;
-      // Each answer owns its bytes: an id asked for again gets a copy.
-      const packed = handedOut.has(id) ? new Uint8Array(row[1]) : new Uint8Array(row[1].buffer, row[1].byteOffset, row[1].byteLength);
-      handedOut.add(id);
-      return { kind: row[0], statements: unpack(packed) };
+      return row === undefined ? undefined : { kind: row[0], statements: unpack(row[1]) };
     });
     return { treeSize: rows[0]![0], accounts };
   }

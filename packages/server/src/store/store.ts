@@ -78,8 +78,12 @@ export interface StatementRecord {
 /** What a lookup serves of an account (`Store.getAccountStatements`). */
 export interface AccountStatements {
   readonly kind: AccountKind;
-  /** Every statement of the account, in log order. */
-  readonly statements: readonly { readonly leafIndex: number; readonly bytes: Uint8Array }[];
+  /**
+   * Every statement of the account, in log order, as lookups serve it: its bytes in base64url
+   * (RFC 4648 §5, without padding). A store may keep them in that form (the SQLite store does),
+   * so that a lookup copies text instead of encoding bytes.
+   */
+  readonly statements: readonly { readonly leafIndex: number; readonly statementB64: string }[];
   /** The log's size in the same read: every statement of the account below it is listed. */
   readonly treeSize: number;
 }

@@ -5,7 +5,6 @@
 // released: it is what turns a database of the previous version into the next, so the formats
 // it reads and writes stay here with it (the binary packing of version 2 below).
 import type Database from 'better-sqlite3';
-import { appendPacked } from './packed-statements.js';
 
 export type SqliteMigration = string | ((db: Database.Database) => void);
 
@@ -30,6 +29,14 @@ function appendPackedV2(packed: Uint8Array, leafIndex: number, bytes: Uint8Array
   return out;
 }
 
+/**
+ * Version 3's packing of one statement, as released with it: the leaf index in decimal, ':', the
+ * statement in base64url, '\n' (packed-statements.ts reads and appends it).
+ */
+function packedV3(leafIndex: number, bytes: Uint8Array): string {
+  return `${leafIndex}:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')}\n`;
+}
+
 /** Version 2's packed bytes as version 3's text. @throws Error if they are damaged. */
 function repackV2(packed: Uint8Array): string {
   const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
@@ -40,7 +47,7 @@ function repackV2(packed: Uint8Array): string {
     const length = view.getUint32(at + 6);
     at += V2_HEADER;
     if (packed.length - at < length) throw new Error('packed statements: truncated statement (the store is damaged)');
-    text = appendPacked(text, leafIndex, packed.subarray(at, at + length));
+    text += packedV3(leafIndex, packed.subarray(at, at + length));
     at += length;
   }
   return text;

@@ -8,9 +8,11 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@sigil\/sdk$/, replacement: src('./packages/sdk/src/index.ts') },
-      { find: /^@sigil\/sdk\/errors$/, replacement: src('./packages/sdk/src/errors.ts') },
-      { find: /^@sigil\/sdk\/node$/, replacement: src('./packages/sdk/src/node.ts') },
+      { find: /^@sigil\/sdk\/(errors|node)$/, replacement: src('./packages/sdk/src/$1.ts') },
+      // A subpath entry point is the index of the folder of the same name (package.json "exports").
+      { find: /^@sigil\/sdk\/([a-z-]+)$/, replacement: src('./packages/sdk/src/$1/index.ts') },
       { find: /^@sigil\/hsm-adapter$/, replacement: src('./packages/hsm-adapter/src/index.ts') },
+      { find: /^@sigil\/hsm-adapter\/([a-z-]+)$/, replacement: src('./packages/hsm-adapter/src/$1/index.ts') },
       { find: /^@sigil\/server$/, replacement: src('./packages/server/src/index.ts') },
     ],
   },

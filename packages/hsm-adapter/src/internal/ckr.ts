@@ -3,7 +3,7 @@
 // Pkcs11Error, never on message text (STYLE.md, "Errors").
 import pkcs11js from 'pkcs11js';
 import { SigilError } from '@sigil/sdk/errors';
-import type { SigilErrorCode } from '@sigil/sdk';
+import type { SigilErrorCode } from '@sigil/sdk/errors';
 
 /** What a CKR_* value means for Sigil, and what the adapter should do about it. */
 export interface CkrMeaning {

@@ -1,7 +1,7 @@
 // Object templates and look-ups on the token (PKCS#11 2.40 §4: object classes and attributes).
 import pkcs11js from 'pkcs11js';
 import type { Attribute, PKCS11, Template } from 'pkcs11js';
-import type { KeyUsage } from '@sigil/sdk';
+import type { KeyUsage } from '@sigil/sdk/backend';
 import { P256_EC_PARAMS } from './ec.js';
 
 /**

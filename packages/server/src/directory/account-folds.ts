@@ -3,7 +3,7 @@
 // append to one store: statements are immutable once logged, so a cached fold of the account's
 // first k statements is reused only if the store still lists the same leaf as the k-th, and the
 // statements after it are folded on top. A miss refolds from the genesis.
-import { applyStatement, type AccountState, type VerifyStatementOptions } from '@sigil/sdk';
+import { applyStatement, type AccountState, type VerifyStatementOptions } from '@sigil/sdk/identity';
 import type { StatementRecord, Store } from '../store/store.js';
 
 interface Entry {

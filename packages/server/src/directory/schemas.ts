@@ -2,7 +2,7 @@
 // request and generate /v1/openapi.json. Byte fields are base64url without padding and parse to
 // Uint8Array; integers in queries are canonical decimal strings.
 import { z } from '@hono/zod-openapi';
-import { STATEMENT_LIMITS, USER_KEY_WRAP_LENGTH } from '@sigil/sdk';
+import { STATEMENT_LIMITS, USER_KEY_WRAP_LENGTH } from '@sigil/sdk/identity';
 import { b64uBytes } from './b64.js';
 import { MAX_SIGNED_STATEMENT_BYTES } from '../store/store.js';
 

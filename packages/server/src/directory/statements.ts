@@ -4,14 +4,8 @@
 // statement with its log leaf (one store transaction). Anything invalid is refused before the
 // first write, so a rejected request leaves the store as it was.
 import { createHash } from 'node:crypto';
-import {
-  SigilError,
-  applyStatement,
-  cosePublicKeyToRaw,
-  decodeSignedStatement,
-  type AccountState,
-  type SignedStatement,
-} from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk/errors';
+import { applyStatement, cosePublicKeyToRaw, decodeSignedStatement, type AccountState, type SignedStatement } from '@sigil/sdk/identity';
 import { ApiError } from '../http/errors.js';
 import type { CheckpointRecord } from '../store/store.js';
 import { listAllStatements } from './account-folds.js';

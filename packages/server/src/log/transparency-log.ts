@@ -1,15 +1,8 @@
 // The server's view of the transparency log: roots, inclusion and consistency proofs computed
 // from the complete-subtree hashes the store keeps (tree-math.ts), and checkpoints signed by the
 // log key through a KeyBackend (a PKCS#11 token, or a software key as the embedded default).
-import {
-  logVerifierKey,
-  parseCheckpointText,
-  parseNote,
-  signCheckpoint,
-  type KeyBackend,
-  type KeyRef,
-  type LogVerifierKey,
-} from '@sigil/sdk';
+import { logVerifierKey, parseCheckpointText, parseNote, signCheckpoint, type LogVerifierKey } from '@sigil/sdk/transparency';
+import type { KeyBackend, KeyRef } from '@sigil/sdk/backend';
 import type { CheckpointRecord, Store } from '../store/store.js';
 import { HASH_SIZE, consistencyPlan, emptyRootHash, foldRange, inclusionPlan, rangeKeys, type Plan } from './tree-math.js';
 import { TreeMirror } from './tree-mirror.js';

@@ -9,7 +9,7 @@
 // - BEGIN IMMEDIATE for appends: the write lock is taken before the tree size is read, so two
 //   processes on one file cannot assign the same leaf index.
 import Database from 'better-sqlite3';
-import { SigilError } from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk/errors';
 import { HASH_SIZE, appendNodes, appendSiblingKeys, leafHash } from '../log/tree-math.js';
 import { appendPacked, unpack } from './packed-statements.js';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations.js';

@@ -30,7 +30,7 @@
  * - Nothing in the interface is SQLite-specific: no rowids, no synchronous calls, no SQL.
  */
 
-import { STATEMENT_LIMITS } from '@sigil/sdk';
+import { STATEMENT_LIMITS } from '@sigil/sdk/identity';
 
 export type AccountKind = 'user' | 'service';
 

@@ -1,7 +1,7 @@
 // Argument checks shared by every Store implementation: misuse is a TypeError/RangeError with the
 // house message shape; an over-limit size is the caller's data and an `E_LIMIT` SigilError.
 import { createHash } from 'node:crypto';
-import { SigilError } from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk/errors';
 
 export function checkString(name: string, value: unknown, max: number): asserts value is string {
   if (typeof value !== 'string') throw new TypeError(`"${name}" expected string, got ${typeof value}`);

@@ -12,7 +12,7 @@ import {
   type AuthenticatorTransport,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { cosePublicKeyToRaw } from '@sigil/sdk';
+import { cosePublicKeyToRaw } from '@sigil/sdk/identity';
 import { ApiError } from '../../http/errors.js';
 import type { HttpApp } from '../../http/app.js';
 import { toB64u } from '../b64.js';

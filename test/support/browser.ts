@@ -1,5 +1,5 @@
 // Real Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core, with a
-// Chrome DevTools Protocol virtual authenticator per page (../shared/recipes/webauthn-chromium.md).
+// Chrome DevTools Protocol virtual authenticator per page (the CDP WebAuthn domain: addVirtualAuthenticator).
 // Pages are served from http://localhost:PORT, a secure context where WebAuthn runs; every other
 // host name resolves to nothing (--host-resolver-rules), so a test page cannot reach outside.
 import { mkdirSync } from 'node:fs';

@@ -1,5 +1,5 @@
-// Loads the published test vectors from ../shared/vectors (relative to the repo root; never
-// copied into the repo, see shared/vectors/SOURCES.md) and gives them types.
+// Loads the published test vectors vendored in test/vectors (origins, licences and checksums in
+// test/vectors/SOURCES.md) and gives them types.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import type { KeyRef, WebCryptoKeyBackend } from '@sigil/sdk';
 import { fromBase64Url, fromHex, toBase64Url } from '../../packages/sdk/src/internal/bytes.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const vectorsRoot = resolve(repoRoot, '../shared/vectors');
+export const vectorsRoot = resolve(repoRoot, 'test/vectors');
 
 export function loadVectorJson<T>(relativePath: string): T {
   return JSON.parse(readFileSync(resolve(vectorsRoot, relativePath), 'utf8')) as T;

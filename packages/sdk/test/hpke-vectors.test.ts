@@ -23,7 +23,7 @@ import { platform as webPlatform } from '../src/internal/platform/web.js';
 import { toHex, concatBytes } from '../src/internal/bytes.js';
 import { adoptVectorKey, hex, loadHpkeVectors } from '../../../test/support/vectors.js';
 
-const all = loadHpkeVectors('p256_hkdfsha256_aes256gcm.json');
+const all = loadHpkeVectors('p256_hkdfsha256_aes256gcm_base.json');
 const base = all.filter((v) => Number(v.mode) === 0);
 const [edge] = loadHpkeVectors('edge_p256_derivekeypair_rejection_sampling.json');
 

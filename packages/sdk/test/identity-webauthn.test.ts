@@ -11,7 +11,7 @@ import { SigilError, cosePublicKeyToRaw, verifyWebAuthnAssertion, webAuthnRootFr
 import { SoftWebAuthn } from '../../../test/support/soft-webauthn.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const vectorsDir = path.resolve(repoRoot, '../shared/vectors/webauthn');
+const vectorsDir = path.resolve(repoRoot, 'test/vectors/webauthn');
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SigilError, hashLeaf, hashChildren, emptyRoot, verifyInclusion, verifyConsistency } from '@sigil/sdk';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const vectors = path.resolve(repoRoot, '../shared/vectors/transparency-dev-merkle');
+const vectors = path.resolve(repoRoot, 'test/vectors/transparency-dev-merkle');
 
 function walk(dir: string): string[] {
   return readdirSync(dir)

@@ -1,5 +1,5 @@
 // The log endpoints reproduce every inclusion and consistency path of the 8-leaf RFC 6962
-// reference tree (../shared/vectors/transparency-dev-merkle) byte for byte over HTTP, and the
+// reference tree (test/vectors/transparency-dev-merkle) byte for byte over HTTP, and the
 // signed checkpoints carry the reference roots.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { makeDirectory, unb64u, type Directory } from './directory-fixture.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ref = JSON.parse(
-  readFileSync(path.resolve(repoRoot, '../shared/vectors/transparency-dev-merkle/rfc6962_reference_tree_8leaves.json'), 'utf8'),
+  readFileSync(path.resolve(repoRoot, 'test/vectors/transparency-dev-merkle/rfc6962_reference_tree_8leaves.json'), 'utf8'),
 ) as {
   leafInputs: string[];
   roots: string[];

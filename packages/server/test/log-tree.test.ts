@@ -20,7 +20,7 @@ import { memoryLog } from './support/log-fixture.js';
 import { NaiveTree, naiveLeafHash } from './support/naive-merkle.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const vectors = path.resolve(repoRoot, '../shared/vectors/transparency-dev-merkle');
+const vectors = path.resolve(repoRoot, 'test/vectors/transparency-dev-merkle');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 

@@ -1,6 +1,6 @@
 // Inclusion and consistency proof verification, RFC 9162 §2.1.3.2 and §2.1.4.2, with the strict
 // policy of transparency-dev/merkle (proof/verify.go), which the vectors in
-// shared/vectors/transparency-dev-merkle encode:
+// test/vectors/transparency-dev-merkle encode:
 // - a leaf hash, root or proof element that is not exactly 32 bytes is rejected;
 // - a proof must have exactly the length the tree shape implies (no trailing or missing nodes);
 // - a consistency proof from size 0 is rejected, even 0 -> 0: it proves nothing, and a client

@@ -10,11 +10,16 @@ npx --no-install tsc -p examples/web-chat/tsconfig.node.json
 mkdir -p test-output
 status=0
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest.json "$@" || status=$?
-# A plain closing line that any CI can read, whatever the runner printed above it.
+# A plain closing line that any CI can read, whatever the runner printed above it. A test file
+# that failed to run (an import that threw, a missing file) has no failed test of its own, so it
+# counts as one failure here: the line never says "0 failed" over a red run.
 node -e '
   const r = JSON.parse(require("fs").readFileSync("test-output/vitest.json", "utf8"));
+  const broken = r.testResults.filter((f) => f.status === "failed" && !f.assertionResults.some((a) => a.status === "failed"));
+  for (const f of broken) console.error(`sigil: test file failed to run: ${require("path").relative(process.cwd(), f.name)}: ${(f.message || "").split("\n")[0]}`);
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + broken.length} failed` + (skipped ? `, ${skipped} skipped` : ""));
   if (r.numTotalTests === 0) { console.error("sigil: no test ran"); process.exit(1); }
+  if (broken.length > 0) process.exit(1);
 ' || status=1
 exit $status

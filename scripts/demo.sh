@@ -3,5 +3,5 @@
 # key agreement, and the token's own proof that the private key cannot be exported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure.sh
+bash scripts/ensure.sh demo
 exec node examples/hsm-walkthrough/walkthrough.mjs "$@"

@@ -5,7 +5,7 @@
 # Ctrl-C stops it. The PKCS#11 walk-through is `npm run demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure.sh
+bash scripts/ensure.sh start
 
 # Build the page (type-check + Vite) when it is missing or older than its sources or than the
 # SDK build it bundles; otherwise this costs one `find`.

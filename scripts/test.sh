@@ -2,7 +2,7 @@
 # `npm test`: prepare the machine, type-check sources and tests, run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure.sh
+bash scripts/ensure.sh test
 echo "sigil: type-checking tests and examples" >&2
 npx --no-install tsc -p tsconfig.test.json
 npx --no-install tsc -p examples/web-chat/tsconfig.json

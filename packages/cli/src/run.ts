@@ -2,13 +2,12 @@
 // I/O failure (the SigilError code first on stderr), 2 on a usage error.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { SigilError } from '../errors.js';
-import type { KeyBackend } from '../key-backend.js';
-import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
-import { decryptStream, encryptStream } from '../envelope/streams.js';
+import { decryptStream, encryptStream, WebCryptoKeyBackend } from '@sigil/sdk';
+import type { KeyBackend } from '@sigil/sdk/backend';
+import { SigilError } from '@sigil/sdk/errors';
 import { openInput, progress, writeOutput, type Io } from './io.js';
 import { formatKey, isKeyText, parseKey, parseKeyFile } from './key-text.js';
-import { findKeyByLabel, onlyLabel, openToken, type TokenBackend } from './pkcs11.js';
+import { findKeyByLabel, onlyLabel, openToken, type TokenBackend } from './token.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = {

@@ -1,56 +1,17 @@
-// The `sigil` command line: keygen, encrypt, decrypt. Exit 0 on success, 1 on a crypto, key or
-// I/O failure (the SigilError code first on stderr), 2 on a usage error.
+// The `sigil` command line: keygen, keys list|delete, encrypt, decrypt. Exit 0 on success, 1 on
+// a crypto, key or I/O failure (the error code first on stderr), 2 on a usage error.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { decryptStream, encryptStream, WebCryptoKeyBackend } from '@sigil/sdk';
-import type { KeyBackend } from '@sigil/sdk/backend';
+import type { KeyBackend, KeyRef } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
-import { openInput, progress, writeOutput, type Io } from './io.js';
-import { formatKey, isKeyText, parseKey, parseKeyFile } from './key-text.js';
+import { checkOutputFree, isStdout, openInput, progress, terminalTextOnly, writeOutput, type Io } from './io.js';
+import { isKeyText, parseKey, parseKeyFile } from './key-text.js';
+import { deleteKeys, generatePair, listKeys } from './keys.js';
 import { findKeyByLabel, onlyLabel, openToken, type TokenBackend } from './token.js';
+import { USAGE, type Command } from './usage.js';
 import { UsageError } from './usage-error.js';
-
-const USAGE = {
-  main: `Usage: sigil <command> [options]
-
-Commands:
-  keygen    make a recipient key and a signing key in a PKCS#11 token
-  encrypt   encrypt to one or more recipient keys
-  decrypt   decrypt with a recipient key in a PKCS#11 token
-
-Run "sigil <command> --help" for a command's options. The token PIN is read from the
-environment variable SIGIL_PKCS11_PIN; the module path may come from SIGIL_PKCS11_MODULE.
-Exit status: 0 success, 1 crypto, key or I/O failure (error code on stderr), 2 usage error.
-`,
-  keygen: `Usage: sigil keygen --pkcs11-module <module.so> --token <label> --label <key label>
-
-Generates, inside the token, an agreement key (to receive) and a signing key (to send), both
-labelled <key label>, and prints their public keys:
-  sigil-recipient-v1:...   give this to people who encrypt to you (sigil encrypt --to)
-  sigil-signer-v1:...      others check your envelopes against it (sigil decrypt --expect-sender)
-The PIN comes from SIGIL_PKCS11_PIN.
-`,
-  encrypt: `Usage: sigil encrypt --to <key or file> [--to ...] [--sign-with <label>
-                     --pkcs11-module <module.so> --token <label>] [-o <out>] [<in>]
-
-Encrypts <in> (default: stdin) to every recipient and writes the envelope to <out> (default:
-stdout). --to takes a key "sigil-recipient-v1:..." or a file of them, one per line.
---sign-with signs the envelope with the token's signing key of that label (PIN from
-SIGIL_PKCS11_PIN); without it the envelope is signed by a throwaway key, i.e. anonymously.
-With -o, the file appears only if encryption succeeded.
-`,
-  decrypt: `Usage: sigil decrypt --pkcs11-module <module.so> --token <label> [--key <label>]
-                     [--expect-sender <key or file>] [-o <out>] [<in>]
-
-Decrypts the envelope <in> (default: stdin) with a recipient key in the token (any, or the
-one labelled --key) and writes the plaintext to <out> (default: stdout). Only authenticated
-chunks are ever written; with -o, a failed decryption leaves no file behind.
---expect-sender rejects an envelope not signed by that key ("sigil-signer-v1:..."). The PIN
-comes from SIGIL_PKCS11_PIN.
-`,
-} as const;
-
-type Command = keyof typeof USAGE;
 
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -62,12 +23,15 @@ const OPTIONS = {
   key: { type: 'string' },
   'expect-sender': { type: 'string' },
   output: { type: 'string', short: 'o' },
+  force: { type: 'boolean', short: 'f' },
 } as const;
 
-const ALLOWED: Record<Exclude<Command, 'main'>, readonly (keyof typeof OPTIONS)[]> = {
+const ALLOWED: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
   keygen: ['help', 'pkcs11-module', 'token', 'label'],
-  encrypt: ['help', 'to', 'sign-with', 'pkcs11-module', 'token', 'output'],
-  decrypt: ['help', 'pkcs11-module', 'token', 'key', 'expect-sender', 'output'],
+  'keys list': ['help', 'pkcs11-module', 'token', 'label'],
+  'keys delete': ['help', 'pkcs11-module', 'token', 'label'],
+  encrypt: ['help', 'to', 'sign-with', 'pkcs11-module', 'token', 'output', 'force'],
+  decrypt: ['help', 'pkcs11-module', 'token', 'key', 'expect-sender', 'output', 'force'],
 };
 
 type Values = {
@@ -80,24 +44,53 @@ type Values = {
   key?: string | undefined;
   'expect-sender'?: string | undefined;
   output?: string | undefined;
+  force?: boolean | undefined;
 };
+
+/** The version of @sigil/cli (package.json sits one folder above both src/ and dist/). */
+export function cliVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+const isHelp = (arg: string | undefined) => arg === '--help' || arg === '-h' || arg === 'help';
 
 /** Runs one command line; resolves to the exit status. Never throws. */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  const [name, ...afterName] = argv;
+  if (name === undefined || isHelp(name)) {
     (name === undefined ? io.stderr : io.stdout).write(USAGE.main);
     return name === undefined ? 2 : 0;
   }
-  if (!(name in ALLOWED)) {
+  if (name === '--version') {
+    io.stdout.write(`sigil ${cliVersion()}\n`);
+    return 0;
+  }
+  let command: Command;
+  let rest: string[];
+  if (name === 'keys') {
+    const [verb, ...afterVerb] = afterName;
+    if (verb === undefined || isHelp(verb)) {
+      (verb === undefined ? io.stderr : io.stdout).write(USAGE.keys);
+      return verb === undefined ? 2 : 0;
+    }
+    if (verb !== 'list' && verb !== 'delete') {
+      io.stderr.write(`sigil keys: unknown command "${verb}"\n\n${USAGE.keys}`);
+      return 2;
+    }
+    command = `keys ${verb}`;
+    rest = afterVerb;
+  } else if (Object.hasOwn(ALLOWED, name) && !name.includes(' ')) {
+    command = name as Command;
+    rest = afterName;
+  } else {
     io.stderr.write(`sigil: unknown command "${name}"\n\n${USAGE.main}`);
     return 2;
   }
-  const command = name as Exclude<Command, 'main'>;
   let values: Values;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: [...rest], options: OPTIONS, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true }));
     for (const option of Object.keys(values)) {
       if (!ALLOWED[command].includes(option as keyof typeof OPTIONS)) throw new UsageError(`--${option} is not an option of "sigil ${command}"`);
     }
@@ -105,13 +98,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       io.stdout.write(USAGE[command]);
       return 0;
     }
-    if (positionals.length > (command === 'keygen' ? 0 : 1)) throw new UsageError(`unexpected argument "${positionals.at(-1)}"`);
+    const takesInput = command === 'encrypt' || command === 'decrypt';
+    if (positionals.length > (takesInput ? 1 : 0)) throw new UsageError(`unexpected argument "${positionals.at(-1)}"`);
   } catch (e) {
     io.stderr.write(`sigil ${command}: ${(e as Error).message}\n\n${USAGE[command]}`);
     return 2;
   }
   try {
-    if (command === 'keygen') await keygen(values, io);
+    if (command === 'keygen') await keygenCommand(values, io);
+    else if (command === 'keys list') await withToken(values, io, async (backend) => io.stdout.write(await listKeys(backend, values.label)));
+    else if (command === 'keys delete') await keysDeleteCommand(values, io);
     else if (command === 'encrypt') await encryptCommand(values, positionals[0], io);
     else await decryptCommand(values, positionals[0], io);
     return 0;
@@ -120,9 +116,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-function report(e: unknown, command: string, io: Io): number {
+function report(e: unknown, command: Command, io: Io): number {
   if (e instanceof UsageError) {
-    io.stderr.write(`sigil ${command}: ${e.message}\n\n${USAGE[command as Command]}`);
+    io.stderr.write(`sigil ${command}: ${e.message}\n\n${USAGE[command]}`);
     return 2;
   }
   if (SigilError.is(e)) {
@@ -133,6 +129,7 @@ function report(e: unknown, command: string, io: Io): number {
     io.stderr.write(`sigil ${command}: ${e.message}\n`);
     return 2;
   }
+  // System errors (ENOENT, EACCES...) and ExistsError (EEXIST) carry a string code.
   const code = (e as { code?: unknown }).code;
   io.stderr.write(`sigil ${command}: ${typeof code === 'string' ? `${code}: ` : ''}${(e as Error)?.message ?? String(e)}\n`);
   return 1;
@@ -147,14 +144,20 @@ async function withToken<T>(values: Values, io: Io, f: (backend: TokenBackend) =
   }
 }
 
-async function keygen(values: Values, io: Io): Promise<void> {
+function requireLabel(values: Values): string {
   const label = values.label;
   if (label === undefined || label === '') throw new UsageError('--label is required');
-  await withToken(values, io, async (backend) => {
-    const agree = await backend.generateKeyPair({ usage: 'agree', label });
-    const sign = await backend.generateKeyPair({ usage: 'sign', label });
-    io.stdout.write(`${formatKey('recipient', agree.publicKey)}\n${formatKey('signer', sign.publicKey)}\n`);
-  });
+  return label;
+}
+
+async function keygenCommand(values: Values, io: Io): Promise<void> {
+  const label = requireLabel(values);
+  await withToken(values, io, async (backend) => io.stdout.write(await generatePair(backend, label)));
+}
+
+async function keysDeleteCommand(values: Values, io: Io): Promise<void> {
+  const label = requireLabel(values);
+  await withToken(values, io, async (backend) => io.stdout.write(await deleteKeys(backend, label)));
 }
 
 /** A key on the command line, or a file of keys. */
@@ -171,15 +174,21 @@ async function keysFrom(kind: 'recipient' | 'signer', argument: string): Promise
 
 async function encryptCommand(values: Values, inPath: string | undefined, io: Io): Promise<void> {
   if (values.to === undefined || values.to.length === 0) throw new UsageError('at least one --to is required');
+  // An envelope is binary: on a terminal it is garbage, and it may hold escape sequences.
+  if (isStdout(values.output) && io.stdout.isTTY === true) throw new UsageError('refusing to write an envelope (binary) to a terminal; use -o <file> or redirect stdout');
   const to: { publicKey: Uint8Array }[] = [];
   for (const argument of values.to) for (const publicKey of await keysFrom('recipient', argument)) to.push({ publicKey });
   const signWith = values['sign-with'];
-  const go = async (from: { backend: KeyBackend; ref: Awaited<ReturnType<KeyBackend['generateKeyPair']>> }) => {
+  if (signWith === undefined && (values['pkcs11-module'] !== undefined || values.token !== undefined)) {
+    throw new UsageError('--pkcs11-module and --token go with --sign-with');
+  }
+  await checkOutputFree(values.output, values.force === true);
+  const go = async (from: { backend: KeyBackend; ref: KeyRef }) => {
     const input = await openInput(inPath, io);
-    await writeOutput(input.stream.pipeThrough(progress(io, input.size)).pipeThrough(encryptStream({ to, from })), values.output, io);
+    const envelope = input.stream.pipeThrough(progress(io, input.size)).pipeThrough(encryptStream({ to, from }));
+    await writeOutput(envelope, values.output, io, { force: values.force === true });
   };
   if (signWith === undefined) {
-    if (values['pkcs11-module'] !== undefined || values.token !== undefined) throw new UsageError('--pkcs11-module and --token go with --sign-with');
     // The format always carries a signature; without a key of the sender's, a throwaway key
     // signs, which proves nothing about the sender (an anonymous envelope).
     const throwaway = new WebCryptoKeyBackend();
@@ -189,6 +198,14 @@ async function encryptCommand(values: Values, inPath: string | undefined, io: Io
   await withToken(values, io, async (backend) => go({ backend, ref: await findKeyByLabel(backend, signWith, 'sign') }));
 }
 
+/**
+ * Codes a decryption gives when the envelope's own bytes are wrong before any key was tried
+ * (docs/FORMAT.md: magic, version and suite, chunk size, the header's public keys and
+ * lengths). Said as-is they read like a problem with the command line ("The P-256 public key
+ * is not a point on the curve"), so the CLI says which input is damaged, keeping the code.
+ */
+const DAMAGED_INPUT_CODES = ['E_FORMAT', 'E_UNSUPPORTED_VERSION', 'E_LIMIT', 'E_BAD_PUBLIC_KEY'] as const;
+
 async function decryptCommand(values: Values, inPath: string | undefined, io: Io): Promise<void> {
   let expectedSender: Uint8Array | undefined;
   if (values['expect-sender'] !== undefined) {
@@ -196,11 +213,20 @@ async function decryptCommand(values: Values, inPath: string | undefined, io: Io
     if (senders.length !== 1) throw new UsageError('--expect-sender takes exactly one signing key');
     expectedSender = senders[0];
   }
+  await checkOutputFree(values.output, values.force === true);
   const label = values.key;
+  const inputName = inPath === undefined || inPath === '-' ? 'stdin' : inPath;
   await withToken(values, io, async (backend) => {
     const keys = label === undefined ? backend : onlyLabel(backend, label);
     const input = await openInput(inPath, io);
     const decryptor = decryptStream(expectedSender === undefined ? { keys } : { keys, expectedSender });
-    await writeOutput(input.stream.pipeThrough(progress(io, input.size)).pipeThrough(decryptor), values.output, io);
+    let plaintext = input.stream.pipeThrough(progress(io, input.size)).pipeThrough(decryptor);
+    if (isStdout(values.output) && io.stdout.isTTY === true) plaintext = plaintext.pipeThrough(terminalTextOnly());
+    try {
+      await writeOutput(plaintext, values.output, io, { force: values.force === true });
+    } catch (e) {
+      if (!SigilError.is(e, ...DAMAGED_INPUT_CODES)) throw e;
+      throw new SigilError(e.code, `${inputName} is damaged, or is not an envelope this sigil reads (${e.message})`, { cause: e, ...(e.detail === undefined ? {} : { detail: e.detail }) });
+    }
   });
 }

@@ -55,11 +55,15 @@ describe('bins', () => {
   });
 
   // After `npm run build` (scripts/test.sh builds before the tests run).
-  it('node_modules/.bin/sigil --help and sigil-server --help run the built CLIs', async () => {
+  it('node_modules/.bin/sigil --help and --version, and sigil-server --help, run the built CLIs', async () => {
     const sigil = await runFile(join(root, 'node_modules/.bin/sigil'), ['--help']);
     expect(sigil.stderr).toBe('');
     expect(sigil.code).toBe(0);
     expect(sigil.stdout).toContain('Usage: sigil <command>');
+    const manifest = JSON.parse(await readFile(join(root, 'packages/cli/package.json'), 'utf8')) as { version: string };
+    const version = await runFile(join(root, 'node_modules/.bin/sigil'), ['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toBe(`sigil ${manifest.version}\n`);
     const server = await runFile(join(root, 'node_modules/.bin/sigil-server'), ['--help']);
     expect(server.code).toBe(0);
     expect(server.stdout).toContain('sigil-server serve');

@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-// The `sigil` executable (bin of @sigil/sdk). See ./run.ts and `sigil --help`.
+// The `sigil` executable, started by bin/sigil.js. See ./run.ts and `sigil --help`.
 import { run } from './run.js';
 
 process.exitCode = await run(process.argv.slice(2), {

@@ -1,9 +1,8 @@
 // The text form of public keys for the CLI (docs/FORMAT.md §10):
 //   sigil-recipient-v1:<base64url of the 65-byte point>   (agreement key, to encrypt to)
 //   sigil-signer-v1:<base64url of the 65-byte point>      (signing key, to check a sender)
-import { SigilError } from '../errors.js';
-import { fromBase64Url, toBase64Url } from '../internal/bytes.js';
-import { checkP256PublicKey } from '../internal/p256.js';
+import { checkP256PublicKey } from '@sigil/sdk/backend';
+import { SigilError } from '@sigil/sdk/errors';
 import { UsageError } from './usage-error.js';
 
 export const RECIPIENT_PREFIX = 'sigil-recipient-v1:';
@@ -16,7 +15,7 @@ const PREFIX: Record<KeyKind, string> = { recipient: RECIPIENT_PREFIX, signer: S
 /** FORMAT.md §10: the text form of a validated public key. */
 export function formatKey(kind: KeyKind, publicKey: Uint8Array): string {
   checkP256PublicKey(publicKey);
-  return PREFIX[kind] + toBase64Url(publicKey);
+  return PREFIX[kind] + Buffer.from(publicKey).toString('base64url');
 }
 
 /** Whether `text` looks like a key of this kind (prefix only). */
@@ -55,4 +54,17 @@ export function parseKeyFile(kind: KeyKind, text: string, name: string): Uint8Ar
   }
   if (keys.length === 0) throw new UsageError(`${name}: no ${kind} key in the file`);
   return keys;
+}
+
+/**
+ * Strict RFC 4648 §5 base64url: only the URL alphabet, no padding, canonical trailing bits
+ * (FORMAT.md §10 requires rejecting anything else). Node's decoder alone is lenient: it skips
+ * characters outside the alphabet and ignores non-zero trailing bits, so the encoding of the
+ * decoded bytes must give back the input.
+ */
+function fromBase64Url(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes.toString('base64url') !== text) return undefined;
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,16 +1,19 @@
 // Byte plumbing of the CLI: input from a file or stdin, output to stdout or to a file that
-// appears only on success (written beside it, renamed at the end), and a progress bar.
+// appears only on success (written beside it, renamed at the end) and never replaces a file
+// without --force, a guard against binary on a terminal, and a progress bar.
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Writable } from 'node:stream';
+import { ExistsError } from './exists-error.js';
+import { UsageError } from './usage-error.js';
 
 export interface Io {
   readonly stdin: Readable;
-  readonly stdout: Writable;
+  readonly stdout: Writable & { readonly isTTY?: boolean | undefined };
   readonly stderr: Writable & { readonly isTTY?: boolean | undefined; readonly columns?: number | undefined };
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -33,13 +36,32 @@ export async function openInput(path: string | undefined, io: Io): Promise<Input
   };
 }
 
+/** Whether `path` names stdout. */
+export function isStdout(path: string | undefined): path is undefined | '-' {
+  return path === undefined || path === '-';
+}
+
 /**
- * Copies `source` to stdout, or to `path` through a temporary file beside it that is renamed
- * over `path` only when `source` ended without error; on error the temporary file is removed,
- * so a failed decryption leaves no output file behind.
+ * Refuses, before any work, an output file that exists when `force` is false. (writeOutput
+ * checks again when it puts the file in place, so a file that appears meanwhile is kept too.)
  */
-export async function writeOutput(source: ReadableStream<Uint8Array>, path: string | undefined, io: Io): Promise<void> {
-  if (path === undefined || path === '-') {
+export async function checkOutputFree(path: string | undefined, force: boolean): Promise<void> {
+  if (isStdout(path) || force) return;
+  const existing = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (existing !== undefined) throw new ExistsError(`${path} exists; add --force to replace it`);
+}
+
+/**
+ * Copies `source` to stdout, or to `path` through a temporary file beside it that takes the
+ * name `path` only when `source` ended without error; on error the temporary file is removed,
+ * so a failed decryption leaves no output file behind. Without `force` the name is taken by
+ * link(2), which fails if `path` exists (EEXIST) where rename(2) would replace it.
+ */
+export async function writeOutput(source: ReadableStream<Uint8Array>, path: string | undefined, io: Io, options: { force: boolean }): Promise<void> {
+  if (isStdout(path)) {
     await drainTo(source, io.stdout);
     return;
   }
@@ -50,12 +72,48 @@ export async function writeOutput(source: ReadableStream<Uint8Array>, path: stri
     await drainTo(source, file);
     file.end();
     await once(file, 'finish');
-    await rename(temporary, path);
+    if (options.force) {
+      await rename(temporary, path);
+    } else {
+      await link(temporary, path).catch((e: NodeJS.ErrnoException) => {
+        throw e.code === 'EEXIST' ? new ExistsError(`${path} exists; add --force to replace it`) : e;
+      });
+      await unlink(temporary);
+    }
   } catch (e) {
     file.destroy();
     await unlink(temporary).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * A pass-through for output bound to a terminal: it lets text through and fails before
+ * writing a chunk that is not UTF-8 or holds control characters other than tab, newline and
+ * carriage return (C0, DEL, C1). Binary garbles a terminal, and escape sequences from a
+ * stranger's plaintext can drive it (retitle it, rewrite what is shown, on some terminals
+ * answer back as if typed); redirect to a file to get those bytes.
+ */
+export function terminalTextOnly(): TransformStream<Uint8Array, Uint8Array> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const refuse = () => new UsageError('refusing to write binary or control characters to a terminal; use -o <file> or redirect stdout');
+  const check = (text: string) => {
+    if (/[\u0000-\u0008\u000b-\u000c\u000e-\u001f\u007f-\u009f]/u.test(text)) throw refuse();
+  };
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        throw refuse();
+      }
+      check(text);
+      controller.enqueue(chunk);
+    },
+    // An output that ends inside a UTF-8 sequence is let be: it is written by then, and a
+    // cut character is no control character.
+  });
 }
 
 async function drainTo(source: ReadableStream<Uint8Array>, sink: Writable): Promise<void> {

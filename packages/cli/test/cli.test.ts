@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter';
-import { formatKey, parseKey, parseKeyFile } from '../src/cli/key-text.js';
-import { progressLine } from '../src/cli/io.js';
-import { UsageError } from '../src/cli/usage-error.js';
-import { pattern } from './envelope-support.js';
+import { formatKey, parseKey, parseKeyFile } from '../src/key-text.js';
+import { progressLine } from '../src/io.js';
+import { UsageError } from '../src/usage-error.js';
+import { pattern } from './support.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const TSX = join(root, 'node_modules/.bin/tsx');
-const MAIN = join(root, 'packages/sdk/src/cli/main.ts');
+const MAIN = join(root, 'packages/cli/src/main.ts');
 
 interface Result {
   readonly code: number | null;
@@ -27,8 +27,7 @@ let env: Record<string, string>;
 
 function sigil(args: readonly string[], options: { input?: Uint8Array; env?: Record<string, string | undefined> } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    // tsconfig.test.json maps @sigil/hsm-adapter to its sources, so the CLI's dynamic import
-    // finds it without a build.
+    // tsconfig.test.json maps @sigil/* to their sources, so the CLI runs without a build.
     const child = spawn(TSX, ['--tsconfig', join(root, 'tsconfig.test.json'), '--conditions=development', MAIN, ...args], {
       cwd: dir,
       env: { ...env, ...options.env } as NodeJS.ProcessEnv,

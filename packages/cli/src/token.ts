@@ -1,27 +1,18 @@
-// PKCS#11 for the CLI. @sigil/hsm-adapter (a native addon) is loaded with a dynamic import
-// whose specifier is not a literal, so the SDK has no static dependency on it: browser
-// bundles never see it, and `sigil encrypt` without --sign-with runs without it.
-import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+// PKCS#11 for the CLI. @sigil/hsm-adapter (a dependency of this package) is imported only
+// when a command needs the token: it loads the native addon pkcs11js, which `--help`,
+// `--version` and `sigil encrypt` without --sign-with do without (they still run where the
+// addon cannot load, and start about 0.1 s sooner).
+import type { KeyBackend, KeyRef } from '@sigil/sdk/backend';
+import { SigilError } from '@sigil/sdk/errors';
+import type { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { UsageError } from './usage-error.js';
 
-/** The part of @sigil/hsm-adapter the CLI uses. */
-interface HsmAdapterModule {
-  readonly Pkcs11KeyBackend: {
-    open(options: { module: string; token: string; pin: string }): Promise<TokenBackend>;
-  };
-}
-
-export interface TokenBackend extends KeyBackend {
-  close(): Promise<void>;
-}
+export type TokenBackend = Pkcs11KeyBackend;
 
 export interface TokenOptions {
   readonly module: string | undefined;
   readonly token: string | undefined;
 }
-
-const ADAPTER = '@sigil/hsm-adapter';
 
 /** Opens the token named on the command line, with the PIN from SIGIL_PKCS11_PIN. */
 export async function openToken(options: TokenOptions, env: Readonly<Record<string, string | undefined>>): Promise<TokenBackend> {
@@ -30,11 +21,11 @@ export async function openToken(options: TokenOptions, env: Readonly<Record<stri
   if (options.token === undefined || options.token === '') throw new UsageError('--token is required');
   const pin = env['SIGIL_PKCS11_PIN'];
   if (pin === undefined || pin === '') throw new UsageError('set the token PIN in the environment variable SIGIL_PKCS11_PIN');
-  let adapter: HsmAdapterModule;
+  let adapter: typeof import('@sigil/hsm-adapter');
   try {
-    adapter = (await import(ADAPTER)) as HsmAdapterModule;
+    adapter = await import('@sigil/hsm-adapter');
   } catch (cause) {
-    throw new SigilError('E_HSM_UNAVAILABLE', 'PKCS#11 needs the package @sigil/hsm-adapter next to @sigil/sdk (npm install @sigil/hsm-adapter).', { cause });
+    throw new SigilError('E_HSM_UNAVAILABLE', 'The PKCS#11 support of @sigil/hsm-adapter did not load (reinstall @sigil/cli so that its native addon pkcs11js builds for this Node).', { cause });
   }
   return adapter.Pkcs11KeyBackend.open({ module, token: options.token, pin });
 }

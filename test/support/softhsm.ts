@@ -12,8 +12,8 @@ import type { PKCS11, Template } from 'pkcs11js';
 import type { KeyUsage } from '@sigil/sdk';
 import { ckrOf } from '../../packages/hsm-adapter/src/internal/ckr.js';
 
-export { createSoftHsmTestToken, DEFAULT_SOFTHSM_MODULE } from '@sigil/hsm-adapter';
-export type { SoftHsmTestToken, SoftHsmTestTokenOptions } from '@sigil/hsm-adapter';
+export { createSoftHsmTestToken, DEFAULT_SOFTHSM_MODULE } from '@sigil/hsm-adapter/testing';
+export type { SoftHsmTestToken, SoftHsmTestTokenOptions } from '@sigil/hsm-adapter/testing';
 
 /** Where to find a token: what `createSoftHsmTestToken` returns has all three. */
 export interface TokenLocation {

@@ -10,12 +10,12 @@ import { verify as nodeVerify, createECDH } from 'node:crypto';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkcs11js from 'pkcs11js';
-import { SigilError } from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { spkiFromRaw } from './support/key-backend-conformance.js';
+import { spkiFromRaw } from '../../../test/support/key-backend-conformance.js';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
 
-const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const text = (s: string) => new TextEncoder().encode(s);
 const isCode = (code: SigilError['code']) => (e: unknown) => SigilError.is(e, code);
 
@@ -164,6 +164,7 @@ describe('restart', () => {
             const map: Record<string, string> = {
               '@sigil/sdk': src('packages/sdk/src/index.ts'),
               '@sigil/sdk/errors': src('packages/sdk/src/errors.ts'),
+              '@sigil/sdk/backend': src('packages/sdk/src/backend/index.ts'),
               '@sigil/hsm-adapter': src('packages/hsm-adapter/src/index.ts'),
             };
             b.onResolve({ filter: /^@sigil\// }, (args) => (map[args.path] ? { path: map[args.path]! } : undefined));

@@ -94,8 +94,10 @@ export interface Pkcs11KeyBackendOptions {
  *
  * Concurrency: a pool of sessions (default 4); callers beyond that wait their turn. Concurrent
  * sign and derive calls are shared with worker threads (see `execution`). If the token goes
- * away (module finalized, sessions closed, token removed) the next call reconnects, logs in
- * again and retries once.
+ * away (module finalized, sessions closed, token removed, its files moved away) calls fail with
+ * `E_HSM_UNAVAILABLE`, never `E_KEY_NOT_FOUND`; the next call reconnects (re-initialising the
+ * module when the token is not found again), logs in again and retries once, so the same
+ * backend works again once the token is back, without `close()` and `open()`.
  *
  * SoftHSM is a software token: it proves the PKCS#11 path, not hardware isolation (the key sits
  * in this process's memory and, PIN-encrypted, in its token directory).

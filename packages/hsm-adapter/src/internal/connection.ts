@@ -7,6 +7,7 @@ import { SigilError } from '@sigil/sdk/errors';
 import { toSigilError } from './ckr.js';
 import { KeyIndex } from './key-index.js';
 import { initializeModule, login, type LoadedModule } from './module-registry.js';
+import { assertTokenPresent, findSlot, reinitializeModule } from './reconnect.js';
 import { WrappingKeyIndex } from './wrapping.js';
 
 // CK_SLOT_INFO flag (PKCS#11 2.40 §3.2); pkcs11js exports no name for it.
@@ -23,6 +24,11 @@ export interface Connection {
   readonly hardware: boolean;
   readonly keys: KeyIndex;
   readonly wrappingKeys: WrappingKeyIndex;
+  /**
+   * Throws a CKR_TOKEN_NOT_PRESENT error (a reconnect, in ckr.ts's table) unless the slot still
+   * holds the token: asked before a failure or an empty answer is reported (reconnect.ts).
+   */
+  readonly assertPresent: () => void;
   live: boolean;
 }
 
@@ -39,19 +45,32 @@ export interface TokenTarget {
  * label, refuses a locked user PIN before trying it, opens the sessions and logs in once
  * (login state is per application, PKCS#11 2.40 §5.6: one C_Login covers every session).
  *
- * @throws {SigilError} `E_HSM_UNAVAILABLE` (`detail: 'token-not-found'`); `E_HSM_PIN_LOCKED`;
- *   what `login` and `toSigilError` make of any other failure.
+ * `reconnecting`: this backend had the token before. If the token is not found now, the module
+ * is re-initialised once and asked again (SoftHSM reads its token directory at C_Initialize
+ * only; reconnect.ts), and a module that cannot be initialised means the token is unavailable.
+ *
+ * @throws {SigilError} `E_HSM_UNAVAILABLE` (`detail: 'token-not-found'`, or `'module-busy'`
+ *   from the re-initialisation); `E_HSM_PIN_LOCKED`; what `login` and `toSigilError` make of
+ *   any other failure.
  */
-export function openConnection(m: LoadedModule, target: TokenTarget, generation: number): Connection {
+export async function openConnection(m: LoadedModule, target: TokenTarget, generation: number, reconnecting: boolean): Promise<Connection> {
   const lib = m.lib;
-  initializeModule(m);
   let slot: Buffer | undefined;
   try {
-    // Slots are found by the token's label: SoftHSM gives a token a new random slot id
-    // when it is initialised, and slot order is not stable on any module.
-    slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === target.token);
+    initializeModule(m);
+    slot = findToken(m, target.token);
+    if (slot === undefined && reconnecting) {
+      await reinitializeModule(m);
+      slot = findToken(m, target.token);
+    }
   } catch (e) {
-    throw toSigilError(e, 'listing the slots');
+    if (!reconnecting || !SigilError.is(e, 'E_HSM')) throw e;
+    // The module that served this token cannot start again (SoftHSM, for one, fails
+    // C_Initialize while its token directory is missing): the token is unavailable.
+    throw new SigilError('E_HSM_UNAVAILABLE', `Token "${target.token}" is not available: PKCS#11 module ${m.path} could not be initialised again.`, {
+      cause: e,
+      detail: e.detail ?? 'module-init',
+    });
   }
   if (slot === undefined) {
     throw new SigilError('E_HSM_UNAVAILABLE', `No token labelled "${target.token}" in PKCS#11 module ${m.path}.`, {
@@ -69,6 +88,8 @@ export function openConnection(m: LoadedModule, target: TokenTarget, generation:
       detail: 'CKF_USER_PIN_LOCKED',
     });
   }
+  const found = slot;
+  const assertPresent = (): void => assertTokenPresent(lib, found, target.token);
   const sessions: Buffer[] = [];
   try {
     for (let i = 0; i < target.sessions; i++) {
@@ -82,8 +103,9 @@ export function openConnection(m: LoadedModule, target: TokenTarget, generation:
       free: [...sessions],
       mechanisms: new Set(lib.C_GetMechanismList(slot)),
       hardware: (lib.C_GetSlotInfo(slot).flags & CKF_HW_SLOT) !== 0,
-      keys: new KeyIndex(lib),
-      wrappingKeys: new WrappingKeyIndex(lib),
+      keys: new KeyIndex(lib, assertPresent),
+      wrappingKeys: new WrappingKeyIndex(lib, assertPresent),
+      assertPresent,
       live: true,
     };
   } catch (e) {
@@ -95,6 +117,14 @@ export function openConnection(m: LoadedModule, target: TokenTarget, generation:
       }
     }
     throw toSigilError(e, `opening sessions on token "${target.token}"`);
+  }
+}
+
+function findToken(m: LoadedModule, label: string): Buffer | undefined {
+  try {
+    return findSlot(m.lib, label);
+  } catch (e) {
+    throw toSigilError(e, 'listing the slots');
   }
 }
 

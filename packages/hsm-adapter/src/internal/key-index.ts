@@ -26,9 +26,12 @@ export interface KeyEntry {
 export class KeyIndex {
   readonly #lib: PKCS11;
   readonly #entries = new Map<string, KeyEntry>();
+  readonly #assertPresent: () => void;
 
-  constructor(lib: PKCS11) {
+  /** `assertPresent`: throws if the token is gone, so that "no such key" is never said for it. */
+  constructor(lib: PKCS11, assertPresent: () => void) {
     this.#lib = lib;
+    this.#assertPresent = assertPresent;
   }
 
   /** Remembers a key this connection just made. */
@@ -74,7 +77,11 @@ export class KeyIndex {
         return entry;
       }
     }
-    return this.scan(session, undefined).find((e) => e.ref.id === id);
+    const found = this.scan(session, undefined).find((e) => e.ref.id === id);
+    // A token whose files are gone finds no objects at all (reconnect.ts): ask before saying
+    // the key is not there.
+    if (found === undefined) this.#assertPresent();
+    return found;
   }
 
   /** Every usable-looking P-256 key pair on the token (optionally with one label), cached. */
@@ -96,6 +103,7 @@ export class KeyIndex {
       this.#entries.set(entry.ref.id, entry);
       entries.push(entry);
     }
+    if (entries.length === 0) this.#assertPresent();
     return entries;
   }
 

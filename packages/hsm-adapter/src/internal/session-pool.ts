@@ -5,7 +5,7 @@ import { SigilError } from '@sigil/sdk/errors';
 import { closedError } from './checks.js';
 import { ckrOf, meaningOf, toSigilError } from './ckr.js';
 import { openConnection, type Connection, type TokenTarget } from './connection.js';
-import type { LoadedModule } from './module-registry.js';
+import { leaseReturned, leaseTaken, type LoadedModule } from './module-registry.js';
 
 export interface Lease {
   readonly conn: Connection;
@@ -31,6 +31,8 @@ export class SessionPool {
   readonly #listener: ConnectionListener;
   #conn: Connection | undefined;
   #generation = 0;
+  /** Some connection of this pool reached the token: not finding it now is an outage. */
+  #hadToken = false;
   #connecting: Promise<Connection> | undefined;
   readonly #waiters: Waiter[] = [];
   #closed = false;
@@ -67,7 +69,18 @@ export class SessionPool {
       } catch (e) {
         // Sessions closed by close() under a call in flight: report the close, not the token.
         if (this.#closed && !SigilError.is(e)) throw closedError();
-        const ckr = ckrOf(e);
+        let failure = e;
+        let ckr = ckrOf(e);
+        if (ckr !== undefined && meaningOf(ckr).reconnect !== true && lease.conn.live) {
+          // A token whose files went away answers with what looks like a stale handle or a
+          // general error (reconnect.ts): ask it whether it is still there before believing it.
+          try {
+            lease.conn.assertPresent();
+          } catch (gone) {
+            failure = gone;
+            ckr = ckrOf(gone);
+          }
+        }
         const meaning = ckr === undefined ? undefined : meaningOf(ckr);
         if (meaning?.reconnect === true || meaning?.staleHandle === true) {
           if (meaning.reconnect === true) {
@@ -78,7 +91,7 @@ export class SessionPool {
           }
           if (attempt === 0 && !this.#closed) continue;
         }
-        throw toSigilError(e, doing);
+        throw toSigilError(failure, doing);
       } finally {
         this.#release(lease);
       }
@@ -125,6 +138,7 @@ export class SessionPool {
 
   #lease(conn: Connection, session: Buffer): Lease {
     this.#busy++;
+    leaseTaken(this.#module);
     return { conn, session };
   }
 
@@ -146,11 +160,13 @@ export class SessionPool {
       this.#closeSession(session);
     }
     this.#busy--;
+    leaseReturned(this.#module);
     if (this.#busy === 0) this.#idle?.();
   }
 
   async #connect(): Promise<Connection> {
-    const conn = openConnection(this.#module, this.#target, ++this.#generation);
+    const conn = await openConnection(this.#module, this.#target, ++this.#generation, this.#hadToken);
+    this.#hadToken = true;
     if (this.#closed) {
       this.#retire(conn);
       throw closedError();

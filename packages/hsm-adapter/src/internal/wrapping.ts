@@ -43,9 +43,12 @@ export { WRAP_VERSION, GCM_IV_BYTES };
 export class WrappingKeyIndex {
   readonly #lib: PKCS11;
   readonly #entries = new Map<string, WrappingEntry>();
+  readonly #assertPresent: () => void;
 
-  constructor(lib: PKCS11) {
+  /** `assertPresent`: throws if the token is gone (see KeyIndex). */
+  constructor(lib: PKCS11, assertPresent: () => void) {
     this.#lib = lib;
+    this.#assertPresent = assertPresent;
   }
 
   add(entry: WrappingEntry): void {
@@ -68,7 +71,10 @@ export class WrappingKeyIndex {
       { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
       { type: pkcs11js.CKA_ID, value: Buffer.from(id, 'hex') },
     ]);
-    if (handle === undefined) return undefined;
+    if (handle === undefined) {
+      this.#assertPresent();
+      return undefined;
+    }
     const entry = this.read(session, handle, id);
     this.#entries.set(id, entry);
     return entry;

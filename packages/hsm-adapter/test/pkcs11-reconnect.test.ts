@@ -180,6 +180,32 @@ describe('token directory moved away and back (issue 13.6)', () => {
       if (!restored) await restore();
     }
   });
+  it('with token workers, and beside another backend on the same module: both work again once the token is back', async () => {
+    const withWorkers = await Pkcs11KeyBackend.open({ ...token.location, execution: 'workers', workers: 1 });
+    try {
+      const signer = await withWorkers.generateKeyPair({ usage: 'sign', label: 'rc-moved-workers' });
+      const agreer = await keys.generateKeyPair({ usage: 'agree', label: 'rc-moved-other' });
+      expect(await Promise.all([1, 2, 3, 4].map((i) => signs(withWorkers, signer, `before ${i}`)))).toEqual([true, true, true, true]);
+      const restore = await moveAway('the token');
+      let restored = false;
+      try {
+        const during = await Promise.all([1, 2, 3, 4].map((i) => withWorkers.sign(signer, new Uint8Array([i])).catch((x: unknown) => x)));
+        expect(during.map((x) => (SigilError.is(x) ? x.code : x))).toEqual(Array(4).fill('E_HSM_UNAVAILABLE'));
+        await restore();
+        restored = true;
+      } finally {
+        if (!restored) await restore();
+      }
+      // Calls on the worker threads too (four at once), after the module was re-initialised under them.
+      expect(await Promise.all([1, 2, 3, 4].map((i) => signs(withWorkers, signer, `after ${i}`)))).toEqual([true, true, true, true]);
+      // The other backend on the module saw its sessions closed by that re-initialisation, and reconnects.
+      const peer = createECDH('prime256v1');
+      const secret = await keys.deriveSharedSecret(agreer, new Uint8Array(peer.generateKeys()));
+      expect(Buffer.from(secret).equals(peer.computeSecret(Buffer.from(agreer.publicKey)))).toBe(true);
+    } finally {
+      await withWorkers.close();
+    }
+  });
 });
 
 describe('restart', () => {

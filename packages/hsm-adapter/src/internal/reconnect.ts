@@ -63,7 +63,8 @@ export function findSlot(lib: PKCS11, label: string): Buffer | undefined {
     try {
       tokenLabel = lib.C_GetTokenInfo(slot).label.trim();
     } catch (e) {
-      if (ckrOf(e) === undefined || meaningOf(ckrOf(e)!).reconnect === true) throw e;
+      const ckr = ckrOf(e);
+      if (ckr === undefined || meaningOf(ckr).reconnect === true) throw e;
       continue;
     }
     if (tokenLabel === label) return slot;

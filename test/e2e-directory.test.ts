@@ -31,7 +31,7 @@ import {
   type RootSigner,
 } from '@sigil/sdk';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
+import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { SoftWebAuthn } from './support/soft-webauthn.js';
 import { codeOf, str, text } from './support/codes.js';
 

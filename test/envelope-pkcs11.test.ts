@@ -2,7 +2,8 @@
 // a WebCrypto key, and a sender can sign from the token.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend, decrypt, decryptStream, encrypt, encryptStream, type KeyRef } from '@sigil/sdk';
-import { Pkcs11KeyBackend, createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter';
+import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
+import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { caught, expectSigilError, pattern, runStream } from '../packages/sdk/test/envelope-support.js';
 
 let token: SoftHsmTestToken;

@@ -15,7 +15,7 @@ import {
   type AccountState,
   type KeyRef,
 } from '@sigil/sdk';
-import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
+import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 
 describe('an account rooted at a key in SoftHSM (Pkcs11KeyBackend)', () => {
   let token: SoftHsmTestToken;

@@ -6,7 +6,8 @@
 // (scripts/ensure.sh runs `tsc -b` first).
 import { createHash, timingSafeEqual, verify as nodeVerify, createPublicKey } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
-import { Pkcs11KeyBackend, createSoftHsmTestToken } from '@sigil/hsm-adapter';
+import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
+import { createSoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { WebCryptoKeyBackend } from '@sigil/sdk';
 
 const say = (s = '') => process.stdout.write(`${s}\n`);

@@ -34,7 +34,8 @@ import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } fro
 import { CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier, buildClient } from '@aws-crypto/client-node';
 import { WebCryptoKeyBackend, decrypt, decryptStream, encrypt, encryptStream } from '@sigil/sdk';
 import type { EnvelopeRecipient, KeyBackend } from '@sigil/sdk';
-import { Pkcs11KeyBackend, createSoftHsmTestToken } from '@sigil/hsm-adapter';
+import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
+import { createSoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { sealBase } from '../../packages/sdk/dist/internal/hpke.js';
 import { stanzaInfo } from '../../packages/sdk/dist/envelope/binding.js';
 import { createChunkSealer } from '../../packages/sdk/dist/internal/chunked-aead.js';

@@ -38,7 +38,8 @@ if (!isMainThread) {
 }
 
 async function main() {
-  const { Pkcs11KeyBackend, createSoftHsmTestToken } = await import('@sigil/hsm-adapter');
+  const { Pkcs11KeyBackend } = await import('@sigil/hsm-adapter');
+  const { createSoftHsmTestToken } = await import('@sigil/hsm-adapter/testing');
   const { WebCryptoKeyBackend } = await import('@sigil/sdk');
   const token = await createSoftHsmTestToken({ label: 'sigil-bench' });
   // Every case is measured in ROUNDS short slices, interleaved with all the others, and the

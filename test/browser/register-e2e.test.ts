@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { Sigil, type DeviceKeys, type KeyBackend } from '@sigil/sdk';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { createSoftHsmTestToken } from '../support/softhsm.js';
+import { createSoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import {
   AUTHENTICATORS,
   PageError,

@@ -26,7 +26,7 @@ import {
   type VirtualAuthenticatorOptions,
 } from '../support/browser.js';
 import { repoRoot } from '../support/page-bundle.js';
-import { createSoftHsmTestToken } from '../support/softhsm.js';
+import { createSoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 
 const appDir = resolve(repoRoot, 'examples/web-chat');
 const serveEntry = join(appDir, 'serve.mjs');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter';
+import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { formatKey, parseKey, parseKeyFile } from '../src/key-text.js';
 import { progressLine } from '../src/io.js';
 import { UsageError } from '../src/usage-error.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter';
+import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { writeOutput } from '../src/io.js';
 import { parseKeyFile } from '../src/key-text.js';
 import { run } from '../src/index.js';

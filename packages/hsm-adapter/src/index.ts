@@ -1,6 +1,4 @@
-// @sigil/hsm-adapter public API. Every export is listed by name.
+// @sigil/hsm-adapter public API. Every export is listed by name. Test fixtures (a throwaway
+// SoftHSM token) are in the subpath @sigil/hsm-adapter/testing.
 export { Pkcs11KeyBackend } from './pkcs11-key-backend.js';
 export type { Pkcs11KeyBackendOptions, WrappingKeyRef, WrapOptions } from './pkcs11-key-backend.js';
-// Test and demo fixture: a throwaway SoftHSM token (never for production keys).
-export { createSoftHsmTestToken, DEFAULT_SOFTHSM_MODULE } from './softhsm-test-token.js';
-export type { SoftHsmTestToken, SoftHsmTestTokenOptions } from './softhsm-test-token.js';

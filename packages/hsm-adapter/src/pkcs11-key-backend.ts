@@ -9,28 +9,24 @@
 // overhead of a few microseconds per call (scripts/bench/key-backends.mjs holds it under 10%
 // of a raw pkcs11js loop). graphene would add a layer between Sigil and each of these.
 import { createHash, randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import pkcs11js from 'pkcs11js';
 import type { Mechanism } from 'pkcs11js';
 import { checkGenerateOptions, checkP256PublicKey, keyIdOf } from '@sigil/sdk/backend';
-import type { GenerateKeyPairOptions, KeyBackend, KeyDescription, KeyRef, KeyUsage, ListKeysOptions } from '@sigil/sdk/backend';
+import type { GenerateKeyPairOptions, KeyBackend, KeyDescription, KeyRef, ListKeysOptions } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
-import { ckrOf, meaningOf, toSigilError } from './internal/ckr.js';
-import { decodeEcPoint, encodeEcPoint, P256_EC_PARAMS } from './internal/ec.js';
-import { acquireModule, initializeModule, login, releaseModule, type LoadedModule } from './internal/module-registry.js';
-import { reconnectCodes, TokenWorkers, workerEntry, type WorkerEntry } from './internal/worker-pool.js';
-import type { WorkerInit } from './internal/worker-protocol.js';
+import { checkBytes, checkId, checkOpenOptions, checkRef, ID_PATTERN, notFound } from './internal/checks.js';
+import { ckrOf, meaningOf } from './internal/ckr.js';
+import { requireMechanism, type Connection } from './internal/connection.js';
+import { decodeEcPoint, encodeEcPoint } from './internal/ec.js';
+import { acquireModule, releaseModule, type LoadedModule } from './internal/module-registry.js';
+import { DERIVED_SECRET_TEMPLATE, isTrue, privateKeyTemplate, publicKeyTemplate, readAttributes, verifyKeyTemplate, wrappingKeyTemplate } from './internal/objects.js';
+import { SessionPool } from './internal/session-pool.js';
+import { reconnectCodes, workerEntry } from './internal/worker-pool.js';
 import { OP_DERIVE, OP_SIGN } from './internal/worker-protocol.js';
-import {
-  DERIVED_SECRET_TEMPLATE,
-  findObjects,
-  isTrue,
-  privateKeyTemplate,
-  publicKeyTemplate,
-  readAttributes,
-  verifyKeyTemplate,
-  wrappingKeyTemplate,
-} from './internal/objects.js';
+import { WorkerStarter } from './internal/worker-start.js';
+import { authFailed, GCM_IV_BYTES, MIN_WRAPPED_BYTES, openWithToken, sealWithToken, WRAP_VERSION, type WrapOptions, type WrappingKeyRef } from './internal/wrapping.js';
+
+export type { WrappingKeyRef, WrapOptions } from './internal/wrapping.js';
 
 /** Options of {@link Pkcs11KeyBackend.open}. */
 export interface Pkcs11KeyBackendOptions {
@@ -86,82 +82,6 @@ export interface Pkcs11KeyBackendOptions {
   readonly workers?: number | undefined;
 }
 
-/** A handle on an AES-256 key held by the token, for wrapping backups and escrow shares. */
-export interface WrappingKeyRef {
-  /** 16 random bytes in lowercase hex; the key's CKA_ID. */
-  readonly id: string;
-  readonly label: string;
-}
-
-/** Options of {@link Pkcs11KeyBackend.wrap} and {@link Pkcs11KeyBackend.unwrap}. */
-export interface WrapOptions {
-  /** Additional authenticated data: bound to the ciphertext, not encrypted (SP 800-38D §5.2.1). */
-  readonly aad?: Uint8Array | undefined;
-}
-
-interface KeyEntry {
-  readonly ref: KeyRef;
-  readonly privateHandle: Buffer;
-  readonly publicHandle: Buffer;
-  /** Why this key must not be used, or undefined when it meets Sigil's policy. */
-  readonly violation: string | undefined;
-  /** What the token itself says the key is for: undefined when it permits both or neither. */
-  readonly tokenUsage: KeyUsage | undefined;
-}
-
-interface WrappingEntry {
-  readonly ref: WrappingKeyRef;
-  readonly handle: Buffer;
-  readonly violation: string | undefined;
-}
-
-interface Connection {
-  readonly slot: Buffer;
-  readonly sessions: readonly Buffer[];
-  readonly free: Buffer[];
-  /** Tells token workers which key handles are current (see worker-protocol.ts). */
-  readonly generation: number;
-  readonly mechanisms: Set<number>;
-  readonly hardware: boolean;
-  readonly keys: Map<string, KeyEntry>;
-  readonly wrappingKeys: Map<string, WrappingEntry>;
-  live: boolean;
-}
-
-interface ResolvedOptions {
-  readonly module: string;
-  readonly token: string;
-  readonly pin: string;
-  readonly sessions: number;
-  readonly asyncCalls: boolean;
-  readonly execution: 'auto' | 'thread' | 'workers';
-  readonly workers: number;
-}
-
-/** What a lazy start of the token workers needs (see `#startWorkers`). */
-interface WorkerStart {
-  readonly entry: WorkerEntry;
-  readonly options: Omit<WorkerInit, 'generation'>;
-  readonly count: number;
-}
-
-interface Waiter {
-  readonly resolve: (lease: Lease) => void;
-  readonly reject: (e: unknown) => void;
-}
-
-interface Lease {
-  readonly conn: Connection;
-  readonly session: Buffer;
-}
-
-// CK_SLOT_INFO flag (PKCS#11 2.40 §3.2); pkcs11js exports no name for it.
-const CKF_HW_SLOT = 0x4;
-const WRAP_VERSION = 0x01;
-const GCM_IV_BYTES = 12;
-const GCM_TAG_BYTES = 16;
-const ID_PATTERN = /^[0-9a-f]{32}$/;
-
 /**
  * A {@link KeyBackend} whose private keys are generated inside a PKCS#11 token and never leave
  * it: ECDSA P-256 signing (CKM_ECDSA over a SHA-256 digest computed in software, because
@@ -174,8 +94,10 @@ const ID_PATTERN = /^[0-9a-f]{32}$/;
  *
  * Concurrency: a pool of sessions (default 4); callers beyond that wait their turn. Concurrent
  * sign and derive calls are shared with worker threads (see `execution`). If the token goes
- * away (module finalized, sessions closed, token removed) the next call reconnects, logs in
- * again and retries once.
+ * away (module finalized, sessions closed, token removed, its files moved away) calls fail with
+ * `E_HSM_UNAVAILABLE`, never `E_KEY_NOT_FOUND`; the next call reconnects (re-initialising the
+ * module when the token is not found again), logs in again and retries once, so the same
+ * backend works again once the token is back, without `close()` and `open()`.
  *
  * SoftHSM is a software token: it proves the PKCS#11 path, not hardware isolation (the key sits
  * in this process's memory and, PIN-encrypted, in its token directory).
@@ -191,30 +113,21 @@ const ID_PATTERN = /^[0-9a-f]{32}$/;
 export class Pkcs11KeyBackend implements KeyBackend {
   readonly #module: LoadedModule;
   readonly #token: string;
-  readonly #pin: string;
-  readonly #size: number;
   readonly #asyncCalls: boolean;
-  #conn: Connection | undefined;
-  #generation = 0;
-  #workers: TokenWorkers | undefined;
-  /** Set while the workers may still be started (execution 'auto', script found, not tried yet). */
-  #workerStart: WorkerStart | undefined;
-  #starting: Promise<void> | undefined;
-  /** A sign or derive ran on this thread in the current microtask window (see `#noteCall`). */
-  #callInWindow = false;
-  #connecting: Promise<Connection> | undefined;
-  readonly #waiters: Waiter[] = [];
+  readonly #pool: SessionPool;
+  readonly #workers: WorkerStarter;
   #closed = false;
-  /** Sessions leased out right now, across connections; close() waits for them. */
-  #busy = 0;
-  #idle: (() => void) | undefined;
 
-  private constructor(module: LoadedModule, options: ResolvedOptions) {
+  private constructor(module: LoadedModule, options: { readonly token: string; readonly pin: string; readonly sessions: number; readonly asyncCalls: boolean }) {
     this.#module = module;
     this.#token = options.token;
-    this.#pin = options.pin;
-    this.#size = options.sessions;
     this.#asyncCalls = options.asyncCalls;
+    this.#workers = new WorkerStarter(() => this.#pool.live?.generation ?? 0);
+    this.#pool = new SessionPool(module, options, {
+      connected: (conn) => (this.#workers.generation = conn.generation),
+      // From now on workers refuse calls with this connection's key handles (they are retried).
+      retired: () => (this.#workers.generation = 0),
+    });
   }
 
   /**
@@ -232,28 +145,24 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const module = acquireModule(checked.module);
     const backend = new Pkcs11KeyBackend(module, checked);
     try {
-      const conn = await backend.#connected();
+      const conn = await backend.#pool.connected();
       if (checked.execution !== 'thread') {
         const entry = workerEntry();
-        const options = { module: checked.module, token: checked.token, pin: checked.pin, reconnectCodes: reconnectCodes() };
+        const start = { entry, options: { module: checked.module, token: checked.token, pin: checked.pin, reconnectCodes: reconnectCodes() }, count: checked.workers };
         if (checked.execution === 'auto') {
           // Without a worker script beside this module (bundled into one file) every call runs here.
-          if (entry !== undefined) backend.#workerStart = { entry, options, count: checked.workers };
+          if (entry !== undefined) backend.#workers.startLazily({ ...start, entry });
         } else {
           if (entry === undefined) {
             throw new SigilError('E_HSM', "execution 'workers' needs the token worker script beside this module (internal/token-worker.js); a single-file bundle has none.", {
               detail: 'no-worker-script',
             });
           }
-          backend.#workers = await TokenWorkers.start(entry, options, conn.generation, checked.workers).catch((e: unknown) => {
-            throw toSigilError(e, 'starting token workers');
-          });
+          await backend.#workers.startNow({ ...start, entry }, conn.generation);
         }
       }
     } catch (e) {
-      const conn = backend.#conn;
-      backend.#conn = undefined;
-      if (conn !== undefined) backend.#retire(conn);
+      await backend.#pool.close();
       releaseModule(module);
       throw e;
     }
@@ -269,16 +178,10 @@ export class Pkcs11KeyBackend implements KeyBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#workerStart = undefined;
-    for (const w of this.#waiters.splice(0)) w.reject(closedError());
-    const conn = this.#conn;
-    this.#conn = undefined;
-    if (conn !== undefined) this.#retire(conn);
-    if (this.#busy > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
-    // Workers close their sessions before the module can be finalized under them (workers
-    // still starting are closed as soon as they are up).
-    await this.#starting;
-    await this.#workers?.close();
+    this.#workers.stopStarting();
+    await this.#pool.close();
+    // Workers close their sessions before the module can be finalized under them.
+    await this.#workers.close();
     releaseModule(this.#module);
   }
 
@@ -291,7 +194,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
    */
   async generateKeyPair(options: GenerateKeyPairOptions): Promise<KeyRef> {
     const { usage, label } = checkGenerateOptions(options);
-    return this.#run('generating a key pair', async ({ conn, session }) => {
+    return this.#pool.run('generating a key pair', async ({ conn, session }) => {
       this.#requireMechanism(conn, session, pkcs11js.CKM_EC_KEY_PAIR_GEN, 'CKM_EC_KEY_PAIR_GEN');
       const lib = this.#module.lib;
       const pair = await lib.C_GenerateKeyPairAsync(
@@ -308,11 +211,11 @@ export class Pkcs11KeyBackend implements KeyBackend {
         const ckaId = [{ type: pkcs11js.CKA_ID, value: Buffer.from(id, 'hex') }];
         lib.C_SetAttributeValue(session, pair.privateKey, ckaId);
         lib.C_SetAttributeValue(session, pair.publicKey, ckaId);
-        const entry = this.#readEntry(session, pair.privateKey, pair.publicKey, id);
+        const entry = conn.keys.read(session, pair.privateKey, pair.publicKey, id);
         if (entry === undefined || entry.violation !== undefined) {
           throw new SigilError('E_KEY_POLICY', `The token did not keep the attributes Sigil set on key ${id}.`);
         }
-        conn.keys.set(id, entry);
+        conn.keys.add(entry);
         return entry.ref;
       } catch (e) {
         // No half-made keys: a pair without its id, or one that failed the policy, is removed.
@@ -341,19 +244,20 @@ export class Pkcs11KeyBackend implements KeyBackend {
     checkRef(ref);
     checkBytes('data', data);
     const digest = createHash('sha256').update(data).digest();
-    return this.#run('signing', ({ conn, session }) => {
-      const entry = this.#usable(conn, session, ref.id, 'sign');
+    return this.#pool.run('signing', ({ conn, session }) => {
+      const entry = conn.keys.usable(session, ref.id, 'sign');
       this.#requireMechanism(conn, session, pkcs11js.CKM_ECDSA, 'CKM_ECDSA');
       const lib = this.#module.lib;
       const out = Buffer.alloc(64);
-      if (this.#workers !== undefined) {
+      const workers = this.#workers.workers;
+      if (workers !== undefined) {
         const here = (): Uint8Array => {
           lib.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, entry.privateHandle);
           return lib.C_Sign(session, digest, out);
         };
-        return this.#workers.run({ op: OP_SIGN, generation: conn.generation, key: entry.privateHandle, input: digest }, here).then(p1363);
+        return workers.run({ op: OP_SIGN, generation: conn.generation, key: entry.privateHandle, input: digest }, here).then(p1363);
       }
-      this.#noteCall(conn);
+      this.#workers.noteCall(conn);
       lib.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, entry.privateHandle);
       return this.#asyncCalls ? lib.C_SignAsync(session, digest, out).then(p1363) : p1363(lib.C_Sign(session, digest, out));
     });
@@ -375,8 +279,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
       mechanism: pkcs11js.CKM_ECDH1_DERIVE,
       parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: Buffer.from(peerPublicKey) },
     } as Mechanism;
-    return this.#run('deriving a shared secret', ({ conn, session }) => {
-      const entry = this.#usable(conn, session, ref.id, 'agree');
+    return this.#pool.run('deriving a shared secret', ({ conn, session }) => {
+      const entry = conn.keys.usable(session, ref.id, 'agree');
       this.#requireMechanism(conn, session, pkcs11js.CKM_ECDH1_DERIVE, 'CKM_ECDH1_DERIVE');
       const lib = this.#module.lib;
       // Read the x coordinate out of the derived session object, then destroy it at once.
@@ -391,12 +295,13 @@ export class Pkcs11KeyBackend implements KeyBackend {
           lib.C_DestroyObject(session, secret);
         }
       };
-      if (this.#workers !== undefined) {
+      const workers = this.#workers.workers;
+      if (workers !== undefined) {
         const here = () => take(lib.C_DeriveKey(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE));
         const call = { op: OP_DERIVE, generation: conn.generation, key: entry.privateHandle, input: Buffer.from(peerPublicKey) } as const;
-        return this.#workers.run(call, here).then(secret32);
+        return workers.run(call, here).then(secret32);
       }
-      this.#noteCall(conn);
+      this.#workers.noteCall(conn);
       return this.#asyncCalls
         ? lib.C_DeriveKeyAsync(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE).then(take)
         : take(lib.C_DeriveKey(session, mechanism, entry.privateHandle, DERIVED_SECRET_TEMPLATE));
@@ -420,7 +325,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const digest = createHash('sha256').update(data).digest();
     const sig = Buffer.from(signature);
     const point = encodeEcPoint(publicKey);
-    return this.#run('verifying a signature', async ({ conn, session }) => {
+    return this.#pool.run('verifying a signature', async ({ conn, session }) => {
       this.#requireMechanism(conn, session, pkcs11js.CKM_ECDSA, 'CKM_ECDSA');
       const lib = this.#module.lib;
       const key = lib.C_CreateObject(session, verifyKeyTemplate(point));
@@ -444,9 +349,9 @@ export class Pkcs11KeyBackend implements KeyBackend {
    * @throws {SigilError} `E_HSM_UNAVAILABLE`; `E_HSM`; `E_BACKEND_CLOSED`.
    */
   async getKey(id: string): Promise<KeyRef | undefined> {
-    if (typeof id !== 'string') throw new TypeError(`"id" expected string, got ${typeof id}`);
+    checkId(id);
     if (!ID_PATTERN.test(id)) return undefined;
-    return this.#run('finding a key', ({ conn, session }) => this.#lookup(conn, session, id)?.ref);
+    return this.#pool.run('finding a key', ({ conn, session }) => conn.keys.lookup(session, id)?.ref);
   }
 
   /**
@@ -457,9 +362,9 @@ export class Pkcs11KeyBackend implements KeyBackend {
    * @throws {SigilError} `E_HSM_UNAVAILABLE`; `E_HSM`; `E_BACKEND_CLOSED`.
    */
   async listKeys(options: ListKeysOptions = {}): Promise<KeyRef[]> {
-    return this.#run('listing keys', async ({ conn, session }) => {
+    return this.#pool.run('listing keys', async ({ conn, session }) => {
       const refs: KeyRef[] = [];
-      for (const entry of this.#scanSync(conn, session, options.label)) {
+      for (const entry of conn.keys.scan(session, options.label)) {
         if (options.usage === undefined || entry.ref.usage === options.usage) refs.push(entry.ref);
       }
       return refs;
@@ -473,10 +378,10 @@ export class Pkcs11KeyBackend implements KeyBackend {
    */
   async deleteKey(ref: KeyRef): Promise<void> {
     checkRef(ref);
-    await this.#run('deleting a key', ({ conn, session }) => {
-      const entry = this.#lookup(conn, session, ref.id);
+    await this.#pool.run('deleting a key', ({ conn, session }) => {
+      const entry = conn.keys.lookup(session, ref.id);
       if (entry === undefined) return;
-      conn.keys.delete(ref.id);
+      conn.keys.forget(ref.id);
       for (const h of [entry.privateHandle, entry.publicHandle]) {
         try {
           this.#module.lib.C_DestroyObject(session, h);
@@ -495,8 +400,8 @@ export class Pkcs11KeyBackend implements KeyBackend {
    */
   async describeKey(ref: KeyRef): Promise<KeyDescription> {
     checkRef(ref);
-    return this.#run('describing a key', ({ conn, session }) => {
-      const entry = this.#lookup(conn, session, ref.id);
+    return this.#pool.run('describing a key', ({ conn, session }) => {
+      const entry = conn.keys.lookup(session, ref.id);
       if (entry === undefined) throw notFound(ref.id);
       const [extractable, sensitive] = readAttributes(this.#module.lib, session, entry.privateHandle, [
         pkcs11js.CKA_EXTRACTABLE,
@@ -518,7 +423,7 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const { label } = checkGenerateOptions({ usage: 'sign', label: options?.label });
     const idBytes = randomBytes(16);
     const id = idBytes.toString('hex');
-    return this.#run('generating a wrapping key', async ({ conn, session }) => {
+    return this.#pool.run('generating a wrapping key', async ({ conn, session }) => {
       this.#requireMechanism(conn, session, pkcs11js.CKM_AES_KEY_GEN, 'CKM_AES_KEY_GEN');
       this.#requireMechanism(conn, session, pkcs11js.CKM_AES_GCM, 'CKM_AES_GCM');
       const handle = await this.#module.lib.C_GenerateKeyAsync(
@@ -526,9 +431,9 @@ export class Pkcs11KeyBackend implements KeyBackend {
         { mechanism: pkcs11js.CKM_AES_KEY_GEN },
         wrappingKeyTemplate(label, idBytes),
       );
-      const entry = this.#readWrappingEntry(session, handle, id);
+      const entry = conn.wrappingKeys.read(session, handle, id);
       if (entry.violation !== undefined) throw new SigilError('E_KEY_POLICY', entry.violation);
-      conn.wrappingKeys.set(id, entry);
+      conn.wrappingKeys.add(entry);
       return entry.ref;
     });
   }
@@ -539,9 +444,9 @@ export class Pkcs11KeyBackend implements KeyBackend {
    * @throws {SigilError} `E_HSM_UNAVAILABLE`; `E_HSM`; `E_BACKEND_CLOSED`.
    */
   async getWrappingKey(id: string): Promise<WrappingKeyRef | undefined> {
-    if (typeof id !== 'string') throw new TypeError(`"id" expected string, got ${typeof id}`);
+    checkId(id);
     if (!ID_PATTERN.test(id)) return undefined;
-    return this.#run('finding a wrapping key', ({ conn, session }) => this.#lookupWrapping(conn, session, id)?.ref);
+    return this.#pool.run('finding a wrapping key', ({ conn, session }) => conn.wrappingKeys.lookup(session, id)?.ref);
   }
 
   /**
@@ -551,23 +456,18 @@ export class Pkcs11KeyBackend implements KeyBackend {
    * @throws {SigilError} `E_HSM_UNAVAILABLE`; `E_HSM`; `E_BACKEND_CLOSED`.
    */
   async deleteWrappingKey(ref: WrappingKeyRef): Promise<void> {
-    await this.#run('deleting a wrapping key', ({ conn, session }) => {
-      const entry = this.#lookupWrapping(conn, session, ref.id);
+    await this.#pool.run('deleting a wrapping key', ({ conn, session }) => {
+      const entry = conn.wrappingKeys.lookup(session, ref.id);
       if (entry === undefined) return;
-      conn.wrappingKeys.delete(ref.id);
+      conn.wrappingKeys.forget(ref.id);
       this.#module.lib.C_DestroyObject(session, entry.handle);
     });
   }
 
   /**
    * Encrypts `data` under a wrapping key with AES-256-GCM on the token (CKM_AES_GCM; SP 800-38D)
-   * and a random 96-bit IV. Output: `0x01 || IV (12) || ciphertext || tag (16)`.
-   *
-   * Why GCM rather than CKM_AES_KEY_WRAP_PAD (RFC 5649), which SoftHSM 2.6.1 also has: KWP
-   * wraps key *objects*, so a byte string would first have to become an extractable secret
-   * object on the token, and unwrapping would have to create a readable one; GCM takes the bytes
-   * directly and binds associated data. Random IVs: at most 2^32 messages per key (SP 800-38D
-   * §8.3), far beyond backup and escrow volumes.
+   * and a random 96-bit IV. Output: `0x01 || IV (12) || ciphertext || tag (16)`. Random IVs
+   * allow at most 2^32 messages per key (SP 800-38D §8.3), far beyond backup and escrow volumes.
    *
    * @throws {SigilError} `E_KEY_NOT_FOUND`; `E_KEY_POLICY`; `E_HSM_MECHANISM`;
    *   `E_HSM_UNAVAILABLE`; `E_HSM`; `E_BACKEND_CLOSED`.
@@ -578,17 +478,9 @@ export class Pkcs11KeyBackend implements KeyBackend {
     const aad = options.aad === undefined ? undefined : Buffer.from(checkBytes('aad', options.aad));
     const iv = randomBytes(GCM_IV_BYTES);
     const plaintext = Buffer.from(data);
-    return this.#run('wrapping', async ({ conn, session }) => {
+    return this.#pool.run('wrapping', ({ conn, session }) => {
       const entry = this.#usableWrapping(conn, session, ref.id);
-      const lib = this.#module.lib;
-      const out = Buffer.alloc(1 + GCM_IV_BYTES + plaintext.length + GCM_TAG_BYTES);
-      out[0] = WRAP_VERSION;
-      iv.copy(out, 1);
-      const body = out.subarray(1 + GCM_IV_BYTES);
-      lib.C_EncryptInit(session, gcm(iv, aad), entry.handle);
-      const ct = this.#asyncCalls ? await lib.C_EncryptAsync(session, plaintext, body) : lib.C_Encrypt(session, plaintext, body);
-      if (ct.length !== body.length) throw new SigilError('E_HSM', 'The token returned AES-GCM output of the wrong length.');
-      return new Uint8Array(out.buffer, out.byteOffset, out.length);
+      return sealWithToken(this.#module.lib, session, entry.handle, iv, plaintext, aad, this.#asyncCalls);
     });
   }
 
@@ -603,430 +495,26 @@ export class Pkcs11KeyBackend implements KeyBackend {
   async unwrap(ref: WrappingKeyRef, wrapped: Uint8Array, options: WrapOptions = {}): Promise<Uint8Array> {
     checkBytes('wrapped', wrapped);
     const aad = options.aad === undefined ? undefined : Buffer.from(checkBytes('aad', options.aad));
-    if (wrapped.length < 1 + GCM_IV_BYTES + GCM_TAG_BYTES || wrapped[0] !== WRAP_VERSION) throw authFailed();
+    if (wrapped.length < MIN_WRAPPED_BYTES || wrapped[0] !== WRAP_VERSION) throw authFailed();
     const input = Buffer.from(wrapped);
-    const iv = input.subarray(1, 1 + GCM_IV_BYTES);
-    const body = input.subarray(1 + GCM_IV_BYTES);
-    return this.#run('unwrapping', async ({ conn, session }) => {
+    return this.#pool.run('unwrapping', ({ conn, session }) => {
       const entry = this.#usableWrapping(conn, session, ref.id);
-      const lib = this.#module.lib;
-      const out = Buffer.alloc(body.length);
-      lib.C_DecryptInit(session, gcm(iv, aad), entry.handle);
-      let pt: Buffer;
-      try {
-        pt = this.#asyncCalls ? await lib.C_DecryptAsync(session, body, out) : lib.C_Decrypt(session, body, out);
-      } catch (e) {
-        // A failed tag is all the caller learns, whatever the token's CKR for it (SoftHSM
-        // reports CKR_ENCRYPTED_DATA_INVALID or CKR_GENERAL_ERROR). Losing the session is not
-        // a tag failure: that still reconnects.
-        const ckr = ckrOf(e);
-        if (ckr !== undefined && meaningOf(ckr).reconnect !== true && meaningOf(ckr).staleHandle !== true) throw authFailed(e);
-        throw e;
-      }
-      return new Uint8Array(pt.buffer, pt.byteOffset, pt.length);
+      return openWithToken(this.#module.lib, session, entry.handle, input, aad, this.#asyncCalls);
     });
   }
 
-  // ---- token workers ----
-
-  /**
-   * Starts the token workers at the first sign or derive that runs in the same microtask
-   * window as another one: callers awaiting each other's calls in turn (concurrent callers,
-   * or a Promise.all) come back in one window; a lone caller's next call comes only after the
-   * window has closed, so it never starts a worker and keeps the plain sync path. The same
-   * window is what the workers' dispatcher batches (worker-pool.ts).
-   */
-  #noteCall(conn: Connection): void {
-    if (this.#workerStart === undefined) return;
-    if (this.#callInWindow) {
-      this.#startWorkers(conn);
-      return;
-    }
-    this.#callInWindow = true;
-    queueMicrotask(() => (this.#callInWindow = false));
-  }
-
-  /**
-   * Starts the workers once, in the background; calls go on running here until they are up.
-   * If they cannot start, this backend keeps running every call here: it is the 'thread'
-   * behaviour, never an error for a caller, and it is not retried (a worker that cannot open
-   * a session now, or a script that cannot load, would cost a failed start per batch).
-   */
-  #startWorkers(conn: Connection): void {
-    const start = this.#workerStart;
-    if (start === undefined || !conn.live) return;
-    this.#workerStart = undefined;
-    this.#starting = TokenWorkers.start(start.entry, start.options, conn.generation, start.count).then(
-      async (workers) => {
-        if (this.#closed) return workers.close();
-        // The connection may have been dropped or replaced while they started.
-        workers.generation = this.#conn?.live === true ? this.#conn.generation : 0;
-        this.#workers = workers;
-      },
-      () => undefined,
-    );
-  }
-
-  // ---- sessions and reconnection ----
-
-  /**
-   * Runs `fn` with a session of the pool. If the session, login or module turned out to be
-   * gone, reconnects and runs it once more; a cached object handle that went stale is dropped
-   * and looked up again, once.
-   */
-  async #run<T>(doing: string, fn: (lease: Lease) => T | Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      // Fast path: a free session of a live connection, taken without a promise of its own
-      // (this keeps the adapter within a few µs of a raw pkcs11js loop).
-      const conn = this.#conn;
-      const free = !this.#closed && conn?.live === true ? conn.free.pop() : undefined;
-      const lease = free !== undefined && conn !== undefined ? this.#lease(conn, free) : await this.#acquire();
-      try {
-        const result = fn(lease);
-        return result instanceof Promise ? await result : result;
-      } catch (e) {
-        // Sessions closed by close() under a call in flight: report the close, not the token.
-        if (this.#closed && !SigilError.is(e)) throw closedError();
-        const ckr = ckrOf(e);
-        const meaning = ckr === undefined ? undefined : meaningOf(ckr);
-        if (meaning?.reconnect === true || meaning?.staleHandle === true) {
-          if (meaning.reconnect === true) {
-            this.#invalidate(lease.conn);
-          } else {
-            lease.conn.keys.clear();
-            lease.conn.wrappingKeys.clear();
-          }
-          if (attempt === 0 && !this.#closed) continue;
-        }
-        throw toSigilError(e, doing);
-      } finally {
-        this.#release(lease);
-      }
-    }
-  }
-
-  async #acquire(): Promise<Lease> {
-    if (this.#closed) throw closedError();
-    const conn = this.#conn?.live === true ? this.#conn : await this.#connected();
-    const session = conn.free.pop();
-    if (session !== undefined) return this.#lease(conn, session);
-    const lease = await new Promise<Lease>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    if (this.#closed || !lease.conn.live) {
-      this.#release(lease);
-      if (this.#closed) throw closedError();
-      return this.#acquire();
-    }
-    return lease;
-  }
-
-  #lease(conn: Connection, session: Buffer): Lease {
-    this.#busy++;
-    return { conn, session };
-  }
-
-  /**
-   * Gives a session back: to the next queued caller, to the pool, or, if its connection was
-   * retired (or the backend closed) while the call held it, to C_CloseSession. Sessions in
-   * use are closed only here, by their holder, never under a call running on another thread.
-   */
-  #release(lease: Lease): void {
-    const { conn, session } = lease;
-    if (conn.live && conn === this.#conn && !this.#closed) {
-      const waiter = this.#waiters.shift();
-      if (waiter !== undefined) {
-        waiter.resolve(lease); // the lease changes hands; #busy is unchanged
-        return;
-      }
-      conn.free.push(session);
-    } else {
-      this.#closeSession(session);
-    }
-    this.#busy--;
-    if (this.#busy === 0) this.#idle?.();
-  }
-
-  #connected(): Promise<Connection> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (this.#conn?.live === true) return Promise.resolve(this.#conn);
-    this.#connecting ??= this.#connect().finally(() => {
-      this.#connecting = undefined;
-    });
-    return this.#connecting;
-  }
-
-  async #connect(): Promise<Connection> {
-    const m = this.#module;
-    const lib = m.lib;
-    initializeModule(m);
-    let slot: Buffer | undefined;
-    try {
-      // Slots are found by the token's label: SoftHSM gives a token a new random slot id
-      // when it is initialised, and slot order is not stable on any module.
-      slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === this.#token);
-    } catch (e) {
-      throw toSigilError(e, 'listing the slots');
-    }
-    if (slot === undefined) {
-      throw new SigilError('E_HSM_UNAVAILABLE', `No token labelled "${this.#token}" in PKCS#11 module ${m.path}.`, {
-        detail: 'token-not-found',
-      });
-    }
-    let info;
-    try {
-      info = lib.C_GetTokenInfo(slot);
-    } catch (e) {
-      throw toSigilError(e, `reading token "${this.#token}"`);
-    }
-    if ((info.flags & pkcs11js.CKF_USER_PIN_LOCKED) !== 0) {
-      throw new SigilError('E_HSM_PIN_LOCKED', `The user PIN of token "${this.#token}" is locked: the security officer must reset it.`, {
-        detail: 'CKF_USER_PIN_LOCKED',
-      });
-    }
-    const sessions: Buffer[] = [];
-    try {
-      for (let i = 0; i < this.#size; i++) {
-        sessions.push(lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
-      }
-      login(m, sessions[0]!, this.#token, this.#pin);
-      const mechanisms = new Set(lib.C_GetMechanismList(slot));
-      const hardware = (lib.C_GetSlotInfo(slot).flags & CKF_HW_SLOT) !== 0;
-      const conn: Connection = {
-        slot,
-        generation: ++this.#generation,
-        sessions,
-        free: [...sessions],
-        mechanisms,
-        hardware,
-        keys: new Map(),
-        wrappingKeys: new Map(),
-        live: true,
-      };
-      if (this.#closed) {
-        this.#retire(conn);
-        throw closedError();
-      }
-      this.#conn = conn;
-      if (this.#workers !== undefined) this.#workers.generation = conn.generation;
-      // Callers that queued while the previous connection died get sessions of this one.
-      while (this.#waiters.length > 0 && conn.free.length > 0) this.#waiters.shift()!.resolve(this.#lease(conn, conn.free.pop()!));
-      return conn;
-    } catch (e) {
-      for (const s of sessions) {
-        try {
-          lib.C_CloseSession(s);
-        } catch {
-          // gone with the module
-        }
-      }
-      throw toSigilError(e, `opening sessions on token "${this.#token}"`);
-    }
-  }
-
-  #invalidate(conn: Connection): void {
-    if (!conn.live) return;
-    this.#retire(conn);
-    if (this.#conn === conn) this.#conn = undefined;
-    // Callers queued for a session of the dead connection must not wait for releases that
-    // will never come: reconnect for them now, or hand them the reason it failed.
-    if (this.#waiters.length > 0 && !this.#closed) {
-      this.#connected().catch((e: unknown) => {
-        for (const w of this.#waiters.splice(0)) w.reject(e);
-      });
-    }
-  }
-
-  /** Marks a connection dead and closes its idle sessions; busy ones close on release. */
-  #retire(conn: Connection): void {
-    conn.live = false;
-    // From now on workers refuse calls with this connection's key handles (they are retried).
-    if (this.#workers !== undefined && conn === this.#conn) this.#workers.generation = 0;
-    conn.keys.clear();
-    conn.wrappingKeys.clear();
-    for (const s of conn.free.splice(0)) this.#closeSession(s);
-  }
-
-  #closeSession(session: Buffer): void {
-    try {
-      this.#module.lib.C_CloseSession(session);
-    } catch {
-      // Already invalid (module finalized, token gone): nothing to release.
-    }
-  }
-
-  /**
-   * Checks the token's mechanism list (read at connect). On a miss, asks the token again
-   * through this session: the list may be stale because the module was re-initialized under
-   * us, and then the session call fails with a CKR that makes #run reconnect.
-   */
   #requireMechanism(conn: Connection, session: Buffer, mechanism: number, name: string): void {
-    if (conn.mechanisms.has(mechanism)) return;
-    const lib = this.#module.lib;
-    lib.C_GetSessionInfo(session);
-    const now = lib.C_GetMechanismList(conn.slot);
-    if (now.includes(mechanism)) {
-      conn.mechanisms.add(mechanism);
-      return;
-    }
-    throw new SigilError('E_HSM_MECHANISM', `Token "${this.#token}" does not support ${name}, which Sigil needs.`, {
-      detail: name,
-    });
+    requireMechanism(this.#module, conn, session, this.#token, mechanism, name);
   }
 
-  // ---- keys ----
-
-  /** The key's entry, checked for existence, policy and purpose. */
-  #usable(conn: Connection, session: Buffer, id: string, usage: KeyUsage): KeyEntry {
-    const entry = this.#lookup(conn, session, id);
-    if (entry === undefined) throw notFound(id);
-    if (entry.violation !== undefined) throw new SigilError('E_KEY_POLICY', entry.violation);
-    if (entry.tokenUsage !== usage) {
-      throw new SigilError('E_KEY_USAGE', `Key ${id} is a ${entry.ref.usage} key; this operation needs a ${usage} key.`);
-    }
-    return entry;
-  }
-
-  #lookup(conn: Connection, session: Buffer, id: string): KeyEntry | undefined {
-    const cached = conn.keys.get(id);
-    if (cached !== undefined) return cached;
-    const lib = this.#module.lib;
-    const idBytes = Buffer.from(id, 'hex');
-    // Sigil's own keys carry CKA_ID = the key id; keys made by other tools are found by their
-    // public key (a scan), whatever CKA_ID they were given.
-    for (const priv of findObjects(lib, session, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-      { type: pkcs11js.CKA_ID, value: idBytes },
-    ])) {
-      const pub = this.#publicFor(session, idBytes);
-      const entry = pub === undefined ? undefined : this.#readEntry(session, priv, pub, id);
-      if (entry !== undefined) {
-        conn.keys.set(id, entry);
-        return entry;
-      }
-    }
-    return this.#scanSync(conn, session, undefined).find((e) => e.ref.id === id);
-  }
-
-  #publicFor(session: Buffer, ckaId: Buffer): Buffer | undefined {
-    return findObjects(this.#module.lib, session, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-      { type: pkcs11js.CKA_ID, value: ckaId },
-    ])[0];
-  }
-
-  /** Every usable-looking P-256 key pair on the token (optionally with one label), cached. */
-  #scanSync(conn: Connection, session: Buffer, label: string | undefined): KeyEntry[] {
-    const lib = this.#module.lib;
-    const template = [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-      ...(label === undefined ? [] : [{ type: pkcs11js.CKA_LABEL, value: label }]),
-    ];
-    const entries: KeyEntry[] = [];
-    for (const priv of findObjects(lib, session, template)) {
-      const [ckaId] = readAttributes(lib, session, priv, [pkcs11js.CKA_ID]);
-      if (ckaId === undefined || ckaId.length === 0) continue;
-      const pub = this.#publicFor(session, ckaId);
-      if (pub === undefined) continue;
-      const entry = this.#readEntry(session, priv, pub, undefined);
-      if (entry === undefined) continue;
-      conn.keys.set(entry.ref.id, entry);
-      entries.push(entry);
-    }
-    return entries;
-  }
-
-  /**
-   * Reads a key pair and judges it against the policy. Returns undefined for what is not a
-   * P-256 pair (another curve; a public key that is not a valid point; an id that does not
-   * match the point). The policy check is done once per handle: a token lets CKA_SENSITIVE
-   * only become true and CKA_EXTRACTABLE only become false (PKCS#11 2.40 §4.9), so a key
-   * that passed cannot later fail.
-   */
-  #readEntry(session: Buffer, priv: Buffer, pub: Buffer, expectedId: string | undefined): KeyEntry | undefined {
-    const lib = this.#module.lib;
-    const [label, sensitive, extractable, canSign, canDerive, privParams] = readAttributes(lib, session, priv, [
-      pkcs11js.CKA_LABEL,
-      pkcs11js.CKA_SENSITIVE,
-      pkcs11js.CKA_EXTRACTABLE,
-      pkcs11js.CKA_SIGN,
-      pkcs11js.CKA_DERIVE,
-      pkcs11js.CKA_EC_PARAMS,
-    ]);
-    const [point, pubParams] = readAttributes(lib, session, pub, [pkcs11js.CKA_EC_POINT, pkcs11js.CKA_EC_PARAMS]);
-    if (pubParams === undefined || !pubParams.equals(P256_EC_PARAMS)) return undefined;
-    if (privParams !== undefined && privParams.length > 0 && !privParams.equals(P256_EC_PARAMS)) return undefined;
-    let publicKey: Uint8Array;
-    try {
-      publicKey = decodeEcPoint(point ?? Buffer.alloc(0));
-      checkP256PublicKey(publicKey);
-    } catch {
-      return undefined;
-    }
-    const id = keyIdSync(publicKey);
-    if (expectedId !== undefined && id !== expectedId) return undefined;
-    const sign = isTrue(canSign);
-    const derive = isTrue(canDerive);
-    const tokenUsage: KeyUsage | undefined = sign === derive ? undefined : sign ? 'sign' : 'agree';
-    let violation: string | undefined;
-    if (isTrue(extractable)) violation = `Key ${id} is extractable (CKA_EXTRACTABLE true): Sigil will not use it.`;
-    else if (!isTrue(sensitive)) violation = `Key ${id} is not sensitive (CKA_SENSITIVE false): Sigil will not use it.`;
-    else if (tokenUsage === undefined) {
-      violation = `Key ${id} permits ${sign ? 'both signing and derivation' : 'neither signing nor derivation'}: Sigil uses one purpose per key.`;
-    }
-    const ref: KeyRef = Object.freeze({
-      id,
-      usage: tokenUsage ?? (sign ? 'sign' : 'agree'),
-      label: (label ?? Buffer.alloc(0)).toString('utf8'),
-      publicKey,
-    });
-    return { ref, privateHandle: priv, publicHandle: pub, violation, tokenUsage };
-  }
-
-  #usableWrapping(conn: Connection, session: Buffer, id: string): WrappingEntry {
+  #usableWrapping(conn: Connection, session: Buffer, id: string) {
     if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw notFound(String(id));
-    const entry = this.#lookupWrapping(conn, session, id);
+    const entry = conn.wrappingKeys.lookup(session, id);
     if (entry === undefined) throw notFound(id);
     if (entry.violation !== undefined) throw new SigilError('E_KEY_POLICY', entry.violation);
     this.#requireMechanism(conn, session, pkcs11js.CKM_AES_GCM, 'CKM_AES_GCM');
     return entry;
   }
-
-  #lookupWrapping(conn: Connection, session: Buffer, id: string): WrappingEntry | undefined {
-    const cached = conn.wrappingKeys.get(id);
-    if (cached !== undefined) return cached;
-    const [handle] = findObjects(this.#module.lib, session, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-      { type: pkcs11js.CKA_ID, value: Buffer.from(id, 'hex') },
-    ]);
-    if (handle === undefined) return undefined;
-    const entry = this.#readWrappingEntry(session, handle, id);
-    conn.wrappingKeys.set(id, entry);
-    return entry;
-  }
-
-  #readWrappingEntry(session: Buffer, handle: Buffer, id: string): WrappingEntry {
-    const [label, sensitive, extractable, length] = readAttributes(this.#module.lib, session, handle, [
-      pkcs11js.CKA_LABEL,
-      pkcs11js.CKA_SENSITIVE,
-      pkcs11js.CKA_EXTRACTABLE,
-      pkcs11js.CKA_VALUE_LEN,
-    ]);
-    let violation: string | undefined;
-    if (isTrue(extractable)) violation = `Wrapping key ${id} is extractable (CKA_EXTRACTABLE true): Sigil will not use it.`;
-    else if (!isTrue(sensitive)) violation = `Wrapping key ${id} is not sensitive (CKA_SENSITIVE false): Sigil will not use it.`;
-    else if (length === undefined || length.length < 1 || length.readUIntLE(0, Math.min(length.length, 6)) !== 32) {
-      violation = `Wrapping key ${id} is not an AES-256 key.`;
-    }
-    return { ref: Object.freeze({ id, label: (label ?? Buffer.alloc(0)).toString('utf8') }), handle, violation };
-  }
-}
-
-/** keyIdOf without the await: the first 16 bytes of SHA-256 over the point (same definition). */
-function keyIdSync(publicKey: Uint8Array): string {
-  return createHash('sha256').update(publicKey).digest().subarray(0, 16).toString('hex');
 }
 
 /** The 64-byte r || s that CKM_ECDSA returns for P-256 (PKCS#11 2.40 §2.3.1), as a plain Uint8Array. */
@@ -1039,61 +527,4 @@ function p1363(sig: Uint8Array): Uint8Array {
 function secret32(secret: Uint8Array): Uint8Array {
   if (secret.length !== 32) throw new SigilError('E_HSM', 'The token derived a secret of the wrong length.');
   return secret;
-}
-
-function gcm(iv: Buffer, aad: Buffer | undefined): Mechanism {
-  // CK_GCM_PARAMS (PKCS#11 2.40 §2.12.3); pkcs11js marshals the v2.40 layout that SoftHSM reads.
-  return {
-    mechanism: pkcs11js.CKM_AES_GCM,
-    parameter: { type: pkcs11js.CK_PARAMS_AES_GCM, iv, ivBits: GCM_IV_BYTES * 8, tagBits: GCM_TAG_BYTES * 8, ...(aad ? { aad } : {}) },
-  } as Mechanism;
-}
-
-function checkOpenOptions(options: Pkcs11KeyBackendOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object');
-  for (const name of ['module', 'token', 'pin'] as const) {
-    const value: unknown = options[name];
-    if (typeof value !== 'string') throw new TypeError(`"${name}" expected string, got ${typeof value}`);
-    if (value.length === 0) throw new RangeError(`"${name}" expected a non-empty string`);
-  }
-  const sessions = options.sessions ?? 4;
-  if (!Number.isInteger(sessions) || sessions < 1 || sessions > 64) {
-    throw new RangeError(`"sessions" expected an integer from 1 to 64, got ${String(sessions)}`);
-  }
-  const asyncCalls = options.asyncCalls ?? false;
-  if (typeof asyncCalls !== 'boolean') throw new TypeError(`"asyncCalls" expected boolean, got ${typeof asyncCalls}`);
-  const execution = options.execution ?? (asyncCalls ? 'thread' : 'auto');
-  if (execution !== 'auto' && execution !== 'thread' && execution !== 'workers') {
-    throw new TypeError(`"execution" expected 'auto', 'thread' or 'workers', got ${String(execution)}`);
-  }
-  const workers = options.workers ?? Math.min(16, Math.max(1, availableParallelism() - 1));
-  if (!Number.isInteger(workers) || workers < 1 || workers > 16) {
-    throw new RangeError(`"workers" expected an integer from 1 to 16, got ${String(workers)}`);
-  }
-  return { module: options.module, token: options.token, pin: options.pin, sessions, asyncCalls, execution, workers };
-}
-
-function checkRef(ref: KeyRef): void {
-  if (typeof ref !== 'object' || ref === null || typeof ref.id !== 'string') {
-    throw new TypeError('"ref" expected a KeyRef');
-  }
-}
-
-function checkBytes(name: string, value: unknown): Uint8Array {
-  if (!(value instanceof Uint8Array)) {
-    throw new TypeError(`"${name}" expected Uint8Array, got ${value === null ? 'null' : typeof value}`);
-  }
-  return value;
-}
-
-function notFound(id: string): SigilError {
-  return new SigilError('E_KEY_NOT_FOUND', `No key with id ${id} on the token.`);
-}
-
-function closedError(): SigilError {
-  return new SigilError('E_BACKEND_CLOSED', 'This Pkcs11KeyBackend is closed: open a new one.');
-}
-
-function authFailed(cause?: unknown): SigilError {
-  return new SigilError('E_AUTH_FAILED', 'The wrapped data did not authenticate.', cause === undefined ? {} : { cause });
 }

@@ -2,7 +2,7 @@
 // SoftHSM cannot be made to produce (it never locks a PIN).
 import { describe, expect, it } from 'vitest';
 import pkcs11js from 'pkcs11js';
-import { SigilError } from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk/errors';
 import { ckrName, ckrOf, meaningOf, toSigilError } from '../src/internal/ckr.js';
 
 const pkcs11Error = (code: number) => Object.assign(new Error(`${ckrName(code)}:${code}`), { name: 'Pkcs11Error', code });

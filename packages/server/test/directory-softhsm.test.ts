@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { openCheckpoint, parseLogVerifierKey } from '@sigil/sdk';
 import { openPkcs11LogKey, silentLogger, type LoadedLogKey } from '@sigil/server';
-import { createSoftHsmTestToken, type SoftHsmTestToken } from '../../../test/support/softhsm.js';
+import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { addDevice, createServiceAccount, lookupVerified, makeDirectory, serviceSession, type Directory } from './directory-fixture.js';
 
 let token: SoftHsmTestToken;

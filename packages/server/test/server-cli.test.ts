@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend, openCheckpoint, parseLogVerifierKey, verifyLeafInCheckpoint } from '@sigil/sdk';
-import { createSoftHsmTestToken } from '../../../test/support/softhsm.js';
+import { createSoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { b64u, signServiceGenesis, splitPath, unb64u } from './directory-fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

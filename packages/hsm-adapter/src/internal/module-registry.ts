@@ -20,6 +20,14 @@ export interface LoadedModule {
    * a second backend with a wrong PIN would be let in by the first one's login.
    */
   readonly pins: Map<string, Buffer>;
+  /**
+   * Sessions leased out by every backend on this module right now (some of them in a call on
+   * a worker or libuv thread). A re-initialisation waits for none: C_Finalize while another
+   * thread is inside the library is undefined behaviour (PKCS#11 2.40 §5.4).
+   */
+  busy: number;
+  /** Called, and cleared, when `busy` falls to 0 (see reconnect.ts). */
+  readonly idle: (() => void)[];
 }
 
 const modules = new Map<string, LoadedModule>();
@@ -45,7 +53,7 @@ export function acquireModule(path: string): LoadedModule {
     } catch (cause) {
       throw new SigilError('E_HSM_UNAVAILABLE', `PKCS#11 module could not be loaded: ${path}.`, { cause, detail: 'module-load' });
     }
-    m = { path, lib, refs: 0, pins: new Map() };
+    m = { path, lib, refs: 0, pins: new Map(), busy: 0, idle: [] };
     modules.set(path, m);
   }
   initializeModule(m);
@@ -66,6 +74,17 @@ export function initializeModule(m: LoadedModule): void {
   } catch (e) {
     if (ckrOf(e) !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw toSigilError(e, 'initializing the module');
   }
+}
+
+/** One more session of this module leased out (see `LoadedModule.busy`). */
+export function leaseTaken(m: LoadedModule): void {
+  m.busy++;
+}
+
+/** One leased session given back; wakes whoever waits for the module to be idle. */
+export function leaseReturned(m: LoadedModule): void {
+  m.busy--;
+  if (m.busy === 0) for (const wake of m.idle.splice(0)) wake();
 }
 
 /** Logs in as the user; see `LoadedModule.pins` for why an existing login is checked. */

@@ -9,9 +9,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkcs11js from 'pkcs11js';
-import { SigilError, type KeyRef } from '@sigil/sdk';
+import type { KeyRef } from '@sigil/sdk/backend';
+import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { describeKeyBackendConformance, spkiFromRaw } from './support/key-backend-conformance.js';
+import { describeKeyBackendConformance, spkiFromRaw } from '../../../test/support/key-backend-conformance.js';
 import { assertUnexportableOnToken, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
 
 let token: SoftHsmTestToken;

@@ -4,9 +4,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { verify as nodeVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SigilError } from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { spkiFromRaw } from './support/key-backend-conformance.js';
+import { spkiFromRaw } from '../../../test/support/key-backend-conformance.js';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
 
 const run = promisify(execFile);

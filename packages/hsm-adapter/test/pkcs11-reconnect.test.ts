@@ -2,7 +2,7 @@
 // is missing, and when a second process opens the same token. This file finalizes and
 // re-initializes the module on purpose, so it runs in its own process (vitest pool: forks).
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -10,12 +10,14 @@ import { verify as nodeVerify, createECDH } from 'node:crypto';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkcs11js from 'pkcs11js';
-import { SigilError } from '@sigil/sdk';
+import type { KeyRef } from '@sigil/sdk/backend';
+import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { spkiFromRaw } from './support/key-backend-conformance.js';
+import { REINITIALIZE_WAIT_MS } from '../src/internal/reconnect.js';
+import { spkiFromRaw } from '../../../test/support/key-backend-conformance.js';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
 
-const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const text = (s: string) => new TextEncoder().encode(s);
 const isCode = (code: SigilError['code']) => (e: unknown) => SigilError.is(e, code);
 
@@ -125,6 +127,87 @@ describe('mechanisms', () => {
   });
 });
 
+describe('token directory moved away and back (issue 13.6)', () => {
+  // The outage as an operator makes it: the token's files disappear under a live, logged-in
+  // backend, nobody finalizes the module, and they come back. SoftHSM then fails a cached key
+  // handle with CKR_OBJECT_HANDLE_INVALID and finds no objects, which used to come out as
+  // E_KEY_NOT_FOUND (and getKey as undefined); and it keeps failing after the files are back,
+  // until the module is initialised again.
+  const tokens = () => join(token.dir, 'tokens');
+  async function moveAway(what: 'the token' | 'the token directory'): Promise<() => Promise<void>> {
+    if (what === 'the token directory') {
+      const away = join(token.dir, 'tokens-away');
+      await rename(tokens(), away);
+      return () => rename(away, tokens());
+    }
+    const [uuid] = (await readdir(tokens())).filter((name) => !name.startsWith('.'));
+    if (uuid === undefined) throw new Error('no token directory');
+    const away = join(token.dir, `away-${uuid}`);
+    await rename(join(tokens(), uuid), away);
+    return () => rename(away, join(tokens(), uuid));
+  }
+  const signs = async (backend: Pkcs11KeyBackend, ref: KeyRef, message: string): Promise<boolean> =>
+    nodeVerify('sha256', text(message), { key: spkiFromRaw(ref.publicKey), dsaEncoding: 'ieee-p1363' }, await backend.sign(ref, text(message)));
+
+  it.each(['the token', 'the token directory'] as const)('%s moved away: E_HSM_UNAVAILABLE, not E_KEY_NOT_FOUND; moved back: the same backend works again', async (what) => {
+    const signer = await keys.generateKeyPair({ usage: 'sign', label: 'rc-moved' });
+    const wrapping = await keys.generateWrappingKey({ label: 'rc-moved-w' });
+    const wrapped = await keys.wrap(wrapping, text('kept'));
+    expect(await signs(keys, signer, 'before')).toBe(true);
+    const restore = await moveAway(what);
+    let restored = false;
+    try {
+      const started = performance.now();
+      const e = await keys.sign(signer, text('gone')).catch((x: unknown) => x);
+      expect(SigilError.is(e) ? e.code : e).toBe('E_HSM_UNAVAILABLE');
+      // Asked again while still gone, every verb says the same, and none answers "no such key".
+      await expect(keys.getKey(signer.id)).rejects.toSatisfy(isCode('E_HSM_UNAVAILABLE'));
+      await expect(keys.listKeys({ label: 'rc-moved' })).rejects.toSatisfy(isCode('E_HSM_UNAVAILABLE'));
+      await expect(keys.unwrap(wrapping, wrapped)).rejects.toSatisfy(isCode('E_HSM_UNAVAILABLE'));
+      // Many callers at once (some of them on worker threads): each gets the typed error, none waits for the token.
+      const many = await Promise.all(Array.from({ length: 8 }, (_, i) => keys.sign(signer, new Uint8Array([i])).catch((x: unknown) => x)));
+      expect(many.map((x) => (SigilError.is(x) ? x.code : x))).toEqual(Array(8).fill('E_HSM_UNAVAILABLE'));
+      expect(performance.now() - started).toBeLessThan(REINITIALIZE_WAIT_MS);
+      await restore();
+      restored = true;
+      // Back: the same object, no close()/open().
+      expect(await signs(keys, signer, 'back')).toBe(true);
+      expect((await keys.getKey(signer.id))?.id).toBe(signer.id);
+      expect(new TextDecoder().decode(await keys.unwrap(wrapping, wrapped))).toBe('kept');
+      const again = await Promise.all(Array.from({ length: 8 }, (_, i) => signs(keys, signer, `again ${i}`)));
+      expect(again).toEqual(Array(8).fill(true));
+    } finally {
+      if (!restored) await restore();
+    }
+  });
+  it('with token workers, and beside another backend on the same module: both work again once the token is back', async () => {
+    const withWorkers = await Pkcs11KeyBackend.open({ ...token.location, execution: 'workers', workers: 1 });
+    try {
+      const signer = await withWorkers.generateKeyPair({ usage: 'sign', label: 'rc-moved-workers' });
+      const agreer = await keys.generateKeyPair({ usage: 'agree', label: 'rc-moved-other' });
+      expect(await Promise.all([1, 2, 3, 4].map((i) => signs(withWorkers, signer, `before ${i}`)))).toEqual([true, true, true, true]);
+      const restore = await moveAway('the token');
+      let restored = false;
+      try {
+        const during = await Promise.all([1, 2, 3, 4].map((i) => withWorkers.sign(signer, new Uint8Array([i])).catch((x: unknown) => x)));
+        expect(during.map((x) => (SigilError.is(x) ? x.code : x))).toEqual(Array(4).fill('E_HSM_UNAVAILABLE'));
+        await restore();
+        restored = true;
+      } finally {
+        if (!restored) await restore();
+      }
+      // Calls on the worker threads too (four at once), after the module was re-initialised under them.
+      expect(await Promise.all([1, 2, 3, 4].map((i) => signs(withWorkers, signer, `after ${i}`)))).toEqual([true, true, true, true]);
+      // The other backend on the module saw its sessions closed by that re-initialisation, and reconnects.
+      const peer = createECDH('prime256v1');
+      const secret = await keys.deriveSharedSecret(agreer, new Uint8Array(peer.generateKeys()));
+      expect(Buffer.from(secret).equals(peer.computeSecret(Buffer.from(agreer.publicKey)))).toBe(true);
+    } finally {
+      await withWorkers.close();
+    }
+  });
+});
+
 describe('restart', () => {
   it('a second process finds a key by id and by label and signs with it', async () => {
     const label = `restart-${process.pid}`;
@@ -133,6 +216,7 @@ describe('restart', () => {
     // external native module), so the test does not depend on a stale dist/.
     const child = `
       import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
+import { REINITIALIZE_WAIT_MS } from '../src/internal/reconnect.js';
       async function main() {
         const [module, tokenLabel, pin, id, label] = process.argv.slice(2);
         const keys = await Pkcs11KeyBackend.open({ module, token: tokenLabel, pin });
@@ -164,6 +248,7 @@ describe('restart', () => {
             const map: Record<string, string> = {
               '@sigil/sdk': src('packages/sdk/src/index.ts'),
               '@sigil/sdk/errors': src('packages/sdk/src/errors.ts'),
+              '@sigil/sdk/backend': src('packages/sdk/src/backend/index.ts'),
               '@sigil/hsm-adapter': src('packages/hsm-adapter/src/index.ts'),
             };
             b.onResolve({ filter: /^@sigil\// }, (args) => (map[args.path] ? { path: map[args.path]! } : undefined));

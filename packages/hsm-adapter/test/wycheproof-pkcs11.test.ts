@@ -6,12 +6,13 @@
 // the WebCrypto suites: invalid public key -> E_BAD_PUBLIC_KEY, valid -> the expected secret,
 // the compressed-point "acceptable" case rejected.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SigilError, type KeyRef } from '@sigil/sdk';
+import type { KeyRef } from '@sigil/sdk/backend';
+import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { fromBase64Url, toHex } from '../packages/sdk/src/internal/bytes.js';
-import { derToP1363 } from '../packages/sdk/src/internal/ecdsa.js';
+import { fromBase64Url, toHex } from '../../sdk/src/internal/bytes.js';
+import { derToP1363 } from '../../sdk/src/internal/ecdsa.js';
 import { createSoftHsmTestToken, importTestKeyToToken, type SoftHsmTestToken } from './support/softhsm.js';
-import { caseName, hex, jwkToRaw, loadWycheproof, wycheproofCases, type EcdhTest, type WycheproofGroup, type WycheproofJwk, type WycheproofTest } from './support/vectors.js';
+import { caseName, hex, jwkToRaw, loadWycheproof, wycheproofCases, type EcdhTest, type WycheproofGroup, type WycheproofJwk, type WycheproofTest } from '../../../test/support/vectors.js';
 
 interface EcdsaTest extends WycheproofTest {
   readonly msg: string;

@@ -1,6 +1,6 @@
 // SoftHSM fixtures for the PKCS#11 tests.
 //
-// `createSoftHsmTestToken` (re-exported from @sigil/hsm-adapter, where the plain-JS walk-through
+// `createSoftHsmTestToken` (re-exported from @sigil/hsm-adapter/testing, where the plain-JS walk-through
 // and the benchmark can reach it too) makes a throwaway token in a temp dir with its own
 // SOFTHSM2_CONF. `importTestKeyToToken` puts a key made elsewhere (a Wycheproof private
 // scalar, say) onto the token through raw pkcs11js, so vector suites can run through
@@ -9,11 +9,11 @@ import { createECDH, createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import pkcs11js from 'pkcs11js';
 import type { PKCS11, Template } from 'pkcs11js';
-import type { KeyUsage } from '@sigil/sdk';
-import { ckrOf } from '../../packages/hsm-adapter/src/internal/ckr.js';
+import type { KeyUsage } from '@sigil/sdk/backend';
+import { ckrOf } from '../../src/internal/ckr.js';
 
-export { createSoftHsmTestToken, DEFAULT_SOFTHSM_MODULE } from '@sigil/hsm-adapter';
-export type { SoftHsmTestToken, SoftHsmTestTokenOptions } from '@sigil/hsm-adapter';
+export { createSoftHsmTestToken, DEFAULT_SOFTHSM_MODULE } from '@sigil/hsm-adapter/testing';
+export type { SoftHsmTestToken, SoftHsmTestTokenOptions } from '@sigil/hsm-adapter/testing';
 
 /** Where to find a token: what `createSoftHsmTestToken` returns has all three. */
 export interface TokenLocation {

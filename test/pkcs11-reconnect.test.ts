@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkcs11js from 'pkcs11js';
 import { SigilError } from '@sigil/sdk';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { spkiFromRaw } from './support/key-backend-conformance.js';
+import { spkiFromRaw } from './support/spki.js';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkcs11js from 'pkcs11js';
 import { SigilError, type KeyRef } from '@sigil/sdk';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { describeKeyBackendConformance, spkiFromRaw } from './support/key-backend-conformance.js';
-import { assertUnexportableOnToken, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
+import { describeKeyBackendConformance } from '@sigil/sdk/testing';
+import { spkiFromRaw } from './support/spki.js';
+import { assertUnexportableOnToken, assertWrappingKeyUnexportableOnToken, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
 
 let token: SoftHsmTestToken;
 
@@ -46,6 +47,7 @@ describeKeyBackendConformance('Pkcs11KeyBackend (SoftHSM, execution: workers)', 
     backend,
     close: () => backend.close(),
     assertPrivateKeyUnexportable: async (ref: KeyRef) => assertUnexportableOnToken(token, ref.id),
+    assertWrappingKeyUnexportable: async (ref: { readonly id: string }) => assertWrappingKeyUnexportableOnToken(token, ref.id),
   };
 });
 

@@ -8,9 +8,9 @@ export type {
   KeyDescription,
   GenerateKeyPairOptions,
   ListKeysOptions,
-} from './key-backend.js';
-export { WebCryptoKeyBackend, checkGenerateOptions } from './webcrypto-key-backend.js';
-export type { WebCryptoKeyBackendOptions } from './webcrypto-key-backend.js';
+} from './backend/key-backend.js';
+export { WebCryptoKeyBackend, checkGenerateOptions } from './backend/webcrypto-key-backend.js';
+export type { WebCryptoKeyBackendOptions } from './backend/webcrypto-key-backend.js';
 export { keyIdOf, checkP256PublicKey } from './internal/p256.js';
 export { encrypt } from './envelope/encrypt.js';
 export type { EncryptOptions, EnvelopeRecipient, EnvelopeSender } from './envelope/encrypt.js';

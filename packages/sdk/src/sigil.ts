@@ -3,10 +3,10 @@
 // signature chain to the account's root), so a lying directory cannot make this encrypt to a key
 // the recipient's root did not sign, nor accept a sender key its account did not certify.
 import { SigilError } from './errors.js';
-import type { KeyBackend, KeyRef } from './key-backend.js';
+import type { KeyBackend, KeyRef } from './backend/key-backend.js';
 import { equalConstantTime } from './internal/bytes.js';
 import { keyIdOf } from './internal/p256.js';
-import { WebCryptoKeyBackend } from './webcrypto-key-backend.js';
+import { WebCryptoKeyBackend } from './backend/webcrypto-key-backend.js';
 import { encrypt as encryptEnvelope, type EnvelopeRecipient, type EnvelopeSender } from './envelope/encrypt.js';
 import { decrypt as decryptEnvelope, type EnvelopeParties } from './envelope/decrypt.js';
 import { decryptStream as decryptEnvelopeStream, encryptStream as encryptEnvelopeStream } from './envelope/streams.js';

@@ -14,7 +14,7 @@ import { chainAfter, type AccountState } from '../identity/account-state.js';
 import type { WebAuthnRoot } from '../identity/statement.js';
 import { signStatementWithWebAuthn } from '../identity/signed-statement.js';
 import { Sigil, type DeviceKeys, type RootSigner } from '../sigil.js';
-import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
+import { WebCryptoKeyBackend } from '../backend/webcrypto-key-backend.js';
 import { IndexedDbClientStateStore } from './client-state-store.js';
 import { BrowserKeyStore, type BrowserKeyStoreOptions } from './key-store.js';
 import type { PrfKeks } from './prf.js';

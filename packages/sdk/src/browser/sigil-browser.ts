@@ -4,7 +4,7 @@
 import { SigilError } from '../errors.js';
 import type { AccountState } from '../identity/account-state.js';
 import { Sigil, sigilInternals, type DeviceKeys } from '../sigil.js';
-import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
+import { WebCryptoKeyBackend } from '../backend/webcrypto-key-backend.js';
 import {
   directoryOf,
   enrolSignedIn,

@@ -2,7 +2,7 @@
 // whose specifier is not a literal, so the SDK has no static dependency on it: browser
 // bundles never see it, and `sigil encrypt` without --sign-with runs without it.
 import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { UsageError } from './usage-error.js';
 
 /** The part of @sigil/hsm-adapter the CLI uses. */

@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SigilError } from '../errors.js';
-import type { KeyBackend } from '../key-backend.js';
-import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
+import type { KeyBackend } from '../backend/key-backend.js';
+import { WebCryptoKeyBackend } from '../backend/webcrypto-key-backend.js';
 import { decryptStream, encryptStream } from '../envelope/streams.js';
 import { openInput, progress, writeOutput, type Io } from './io.js';
 import { formatKey, isKeyText, parseKey, parseKeyFile } from './key-text.js';

@@ -9,7 +9,7 @@ import { createECDH, createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import pkcs11js from 'pkcs11js';
 import type { PKCS11, Template } from 'pkcs11js';
-import type { KeyUsage } from '@sigil/sdk';
+import type { KeyUsage } from '@sigil/sdk/backend';
 import { ckrOf } from '../../packages/hsm-adapter/src/internal/ckr.js';
 
 export { createSoftHsmTestToken, DEFAULT_SOFTHSM_MODULE } from '@sigil/hsm-adapter';

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { p256 } from '@noble/curves/nist.js';
-import type { GenerateKeyPairOptions, KeyBackend, KeyDescription, KeyRef } from '../packages/sdk/src/key-backend.js';
+import type { GenerateKeyPairOptions, KeyBackend, KeyDescription, KeyRef } from '../packages/sdk/src/backend/key-backend.js';
 import { SigilError } from '../packages/sdk/src/errors.js';
 import { concatBytes, fromHex, toHex } from '../packages/sdk/src/internal/bytes.js';
 import { checkP256PublicKey, keyIdOf } from '../packages/sdk/src/internal/p256.js';

@@ -2,16 +2,10 @@ import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  DirectoryClient,
-  MemoryClientStateStore,
-  Sigil,
-  chainAfter,
-  compareCheckpoints,
-  encrypt,
-  signStatement,
-  type ClientStateStore,
-} from '@sigil/sdk';
+import { DirectoryClient, Sigil, encrypt } from '@sigil/sdk';
+import { MemoryClientStateStore, type ClientStateStore } from '@sigil/sdk/directory';
+import { chainAfter, signStatement } from '@sigil/sdk/identity';
+import { compareCheckpoints } from '@sigil/sdk/transparency';
 import { FileClientStateStore } from '@sigil/sdk/node';
 import { FakeDirectory, newDeviceKeys, newRoot } from './support/lying-directory.js';
 import { codeOf, str, text } from './support/codes.js';

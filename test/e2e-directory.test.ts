@@ -18,18 +18,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  DirectoryClient,
-  Sigil,
-  WebCryptoKeyBackend,
-  keyIdOf,
-  logVerifierKey,
-  openUserKeyWrap,
-  type DeviceKeys,
-  type KeyBackend,
-  type KeyRef,
-  type RootSigner,
-} from '@sigil/sdk';
+import { DirectoryClient, Sigil, WebCryptoKeyBackend, type DeviceKeys, type KeyBackend, type KeyRef, type RootSigner } from '@sigil/sdk';
+import { keyIdOf } from '@sigil/sdk/backend';
+import { openUserKeyWrap } from '@sigil/sdk/identity';
+import { logVerifierKey } from '@sigil/sdk/transparency';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { SoftWebAuthn } from './support/soft-webauthn.js';

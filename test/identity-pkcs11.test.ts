@@ -3,8 +3,8 @@
 // publishes a user-key epoch with its token key and opens its wrap through the token's ECDH.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
+import { SigilError, type KeyRef } from '@sigil/sdk';
 import {
-  SigilError,
   applyStatement,
   chainAfter,
   createUserKeyEpoch,
@@ -13,8 +13,7 @@ import {
   signStatement,
   verifyAccountLog,
   type AccountState,
-  type KeyRef,
-} from '@sigil/sdk';
+} from '@sigil/sdk/identity';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 
 describe('an account rooted at a key in SoftHSM (Pkcs11KeyBackend)', () => {

@@ -2,7 +2,9 @@
 // SQLite, in process), its answers tampered with in transit (lyingFetch), and a real fork: two
 // real directories sharing one log key and growing different histories.
 import { describe, expect, it } from 'vitest';
-import { DirectoryClient, Sigil, WebCryptoKeyBackend, compareCheckpoints, decodeSignedStatement, type KeyBackend, type KeyRef } from '@sigil/sdk';
+import { DirectoryClient, Sigil, WebCryptoKeyBackend, type KeyBackend, type KeyRef } from '@sigil/sdk';
+import { decodeSignedStatement } from '@sigil/sdk/identity';
+import { compareCheckpoints } from '@sigil/sdk/transparency';
 import { SqliteStore, TransparencyLog, createDirectoryApp } from '@sigil/server';
 import { lyingFetch, newDeviceKeys, newRoot, type AccountAnswer } from './support/lying-directory.js';
 import { codeOf, text } from './support/codes.js';

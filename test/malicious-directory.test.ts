@@ -2,19 +2,18 @@
 // caught with E_DIRECTORY_PROOF or a sharper code, and nothing may be encrypted to a key the
 // recipient's root did not sign: the mailbox stays empty and `encrypt` returns no envelope.
 import { describe, expect, it } from 'vitest';
+import { DirectoryClient, Sigil } from '@sigil/sdk';
+import { MemoryClientStateStore } from '@sigil/sdk/directory';
 import {
-  DirectoryClient,
-  MemoryClientStateStore,
-  Sigil,
   chainAfter,
-  compareCheckpoints,
   createUserKeyEpoch,
   encodeSignedStatement,
   encodeStatement,
   signStatement,
   statementSignatureInput,
   type AccountState,
-} from '@sigil/sdk';
+} from '@sigil/sdk/identity';
+import { compareCheckpoints } from '@sigil/sdk/transparency';
 import { FakeDirectory, newDeviceKeys, newRoot, type AccountAnswer } from './support/lying-directory.js';
 import { codeOf, text } from './support/codes.js';
 

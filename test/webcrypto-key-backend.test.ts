@@ -1,7 +1,7 @@
 import { Crypto as PeculiarCrypto } from '@peculiar/webcrypto';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend } from '@sigil/sdk';
-import { describeKeyBackendConformance } from './support/key-backend-conformance.js';
+import { describeKeyBackendConformance } from '@sigil/sdk/testing';
 
 function target(backend: WebCryptoKeyBackend, subtle: SubtleCrypto) {
   return {
@@ -25,4 +25,13 @@ describeKeyBackendConformance('WebCryptoKeyBackend (platform WebCrypto)', async 
 describeKeyBackendConformance('WebCryptoKeyBackend (@peculiar/webcrypto provider)', async () => {
   const crypto = new PeculiarCrypto() as unknown as Crypto;
   return target(new WebCryptoKeyBackend({ crypto }), crypto.subtle);
+});
+
+// The KeyWrapping contract leaves empty data out (key-wrapping.ts): refused before any crypto.
+describe('WebCryptoKeyBackend wrapping', () => {
+  it('refuses to wrap empty data with a RangeError', async () => {
+    const backend = new WebCryptoKeyBackend();
+    const kek = await backend.generateWrappingKey({ label: 'kek' });
+    await expect(backend.wrap(kek, new Uint8Array(0))).rejects.toBeInstanceOf(RangeError);
+  });
 });

@@ -2,7 +2,7 @@
 // Node's WebCrypto: round trip, strict parsing, and every changed byte or other account/purpose
 // refused.
 import { describe, expect, it } from 'vitest';
-import { derivePrfKeks, sealWithPrfKek } from '@sigil/sdk';
+import { derivePrfKeks, sealWithPrfKek } from '@sigil/sdk/browser';
 import { decodeUserKeyChain, encodeUserKeyChain, openUserKeyChain } from '../../packages/sdk/src/browser/key-chain.js';
 
 const entry = (epoch: number) => ({ epoch, privateKey: crypto.getRandomValues(new Uint8Array(32)) });

@@ -1,6 +1,6 @@
 // The passkey backup in real Chromium against the real directory: Alice registers with a PRF
-// passkey (Sigil.register), receives messages, loses her browser's storage, signs in again with
-// the same passkey (Sigil.signIn) and, with no other device online, enrols a new device that
+// passkey (registerWithPasskey), receives messages, loses her browser's storage, signs in again with
+// the same passkey (signInWithPasskey) and, with no other device online, enrols a new device that
 // reads her old messages from the backup. A tampered or foreign backup is refused before
 // anything is published. Bob, with a security key (no PRF), has no backup: his new browser waits
 // for an existing device. The PRF output is nowhere on the server nor in IndexedDB.

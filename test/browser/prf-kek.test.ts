@@ -3,7 +3,7 @@
 import { createDecipheriv, createHash, hkdfSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PRF_KEK_INFO, derivePrfKek, derivePrfKeks, openWithPrfKek, prfSalt, sealWithPrfKek, type PrfPurpose } from '@sigil/sdk';
+import { PRF_KEK_INFO, derivePrfKek, derivePrfKeks, openWithPrfKek, prfSalt, sealWithPrfKek, type PrfPurpose } from '@sigil/sdk/browser';
 
 const prfOutput = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
 

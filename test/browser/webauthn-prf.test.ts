@@ -4,15 +4,15 @@
 import { createHash } from 'node:crypto';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyIdOf } from '@sigil/sdk/backend';
 import {
   decodeSignedStatement,
   encodeStatement,
   genesisHeader,
-  keyIdOf,
   verifyAccountLog,
   verifyWebAuthnAssertion,
   type WebAuthnRoot,
-} from '@sigil/sdk';
+} from '@sigil/sdk/identity';
 import {
   AUTHENTICATORS,
   PageError,

@@ -3,19 +3,10 @@
 // statements to its log (a directory that logs its lie, so inclusion proofs pass and only the
 // signature chain can catch it), fork its history, roll back. Test support only: it keeps
 // everything in memory and its Merkle tree is the naive recursive definition of RFC 9162 §2.1.
-import {
-  decodeSignedStatement,
-  hashChildren,
-  hashLeaf,
-  emptyRoot,
-  logVerifierKey,
-  signCheckpoint,
-  verifyAccountLog,
-  WebCryptoKeyBackend,
-  type AccountState,
-  type FetchLike,
-  type KeyRef,
-} from '@sigil/sdk';
+import { WebCryptoKeyBackend, type KeyRef } from '@sigil/sdk';
+import type { FetchLike } from '@sigil/sdk/directory';
+import { decodeSignedStatement, verifyAccountLog, type AccountState } from '@sigil/sdk/identity';
+import { hashChildren, hashLeaf, emptyRoot, logVerifierKey, signCheckpoint } from '@sigil/sdk/transparency';
 
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 const fromB64u = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'));

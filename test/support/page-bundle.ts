@@ -14,7 +14,9 @@ const sdkSources: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^#platform$/ }, () => ({ path: resolve(sdkSrc, 'internal/platform/web.ts') }));
     b.onResolve({ filter: /^@sigil\/sdk$/ }, () => ({ path: resolve(sdkSrc, 'index.ts') }));
-    b.onResolve({ filter: /^@sigil\/sdk\/errors$/ }, () => ({ path: resolve(sdkSrc, 'errors.ts') }));
+    b.onResolve({ filter: /^@sigil\/sdk\/(errors|node)$/ }, (a) => ({ path: resolve(sdkSrc, `${a.path.slice('@sigil/sdk/'.length)}.ts`) }));
+    // A subpath entry point is the index of the folder of the same name (package.json "exports").
+    b.onResolve({ filter: /^@sigil\/sdk\/[a-z-]+$/ }, (a) => ({ path: resolve(sdkSrc, a.path.slice('@sigil/sdk/'.length), 'index.ts') }));
   },
 };
 

@@ -1,4 +1,6 @@
 // Errors as a person reads them: the SigilError code (for a bug report) and what it means here.
+// Branches test typed details (SigilError.hasDetail), never free strings: a misspelt detail does
+// not compile.
 import { SigilError } from '@sigil/sdk';
 
 export interface ShownError {
@@ -17,20 +19,20 @@ function human(e: SigilError): string {
     case 'E_UNKNOWN_ACCOUNT':
       return 'The directory has no account with that id.';
     case 'E_DIRECTORY':
-      if (e.detail === 'E_CONFLICT') return 'That account id is already taken.';
-      if (e.detail === 'E_NOT_FOUND') return 'The directory does not know that account or credential.';
+      if (SigilError.hasDetail(e, 'E_DIRECTORY', 'E_CONFLICT')) return 'That account id is already taken.';
+      if (SigilError.hasDetail(e, 'E_DIRECTORY', 'E_NOT_FOUND')) return 'The directory does not know that account or credential.';
       return 'The directory refused the request.';
     case 'E_UNAUTHORIZED':
-      if (e.detail === 'account') return 'This credential belongs to another account.';
+      if (SigilError.hasDetail(e, 'E_UNAUTHORIZED', 'account')) return 'This credential belongs to another account.';
       return 'The directory did not accept this sign-in. Sign in again.';
     case 'E_KEY_NOT_FOUND':
-      if (e.detail === 'no-device') return 'This browser is not a device of that account yet: use "Add this browser to an account".';
+      if (SigilError.hasDetail(e, 'E_KEY_NOT_FOUND', 'no-device')) return 'This browser is not a device of that account yet: use "Add this browser to an account".';
       return 'A key is missing: the account may not have finished its enrolment.';
     case 'E_KEY_REVOKED':
-      if (e.detail === 'rotation-needed') return 'The recipient revoked a device and must open a new key before you can write to them.';
+      if (SigilError.hasDetail(e, 'E_KEY_REVOKED', 'rotation-needed')) return 'The recipient revoked a device and must open a new key before you can write to them.';
       return 'This device was revoked from the account. Add this browser again from another device.';
     case 'E_KEY_POLICY':
-      if (e.detail === 'device-exists') return 'This browser is already a device of that account: sign in instead.';
+      if (SigilError.hasDetail(e, 'E_KEY_POLICY', 'device-exists')) return 'This browser is already a device of that account: sign in instead.';
       return 'A key does not meet the required protection.';
     case 'E_NOT_RECIPIENT':
       return 'This device holds no key for this message (it was sent before this device was approved, or after it was revoked).';

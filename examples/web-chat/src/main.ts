@@ -3,7 +3,10 @@
 // what was sent to them, and revokes a device. Only @sigil/sdk's public API is used: every key
 // comes out of the verifying directory client (pinned log key, proofs, signature chains), and
 // every message is decrypted and its sender verified here, in the page.
-import { Sigil, SigilError, type AccountState, type MailboxEntry, type SigilSignIn } from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk';
+import type { MailboxEntry } from '@sigil/sdk/directory';
+import { registerWithPasskey, signInWithPasskey, type PasskeySignIn } from '@sigil/sdk/browser';
+import type { AccountState } from '@sigil/sdk/identity';
 import { directoryUrl, pinnedLogKey } from './config.js';
 import { byId, formatBytes, formatTime, h, short } from './dom.js';
 import { describeError } from './errors.js';
@@ -22,7 +25,7 @@ interface Sent {
 }
 
 const logPublicKey = pinnedLogKey();
-let me: SigilSignIn | undefined;
+let me: PasskeySignIn | undefined;
 let received = new Map<number, Received>();
 let sent: Sent[] = [];
 let busyNow = false;
@@ -149,7 +152,7 @@ function onBackupError(e: unknown): void {
 
 async function register(): Promise<void> {
   await run('Creating the account', TOUCH, async () => {
-    const account = await Sigil.register({
+    const account = await registerWithPasskey({
       ...directoryOptions(),
       account: value('register-account'),
       displayName: value('register-name'),
@@ -163,7 +166,7 @@ async function register(): Promise<void> {
 async function signIn(): Promise<void> {
   await run('Signing in', TOUCH, async () => {
     const account = value('signin-account');
-    const result = await Sigil.signIn({ ...directoryOptions(), account: account === '' ? undefined : account, deviceName: value('signin-device'), onBackupError });
+    const result = await signInWithPasskey({ ...directoryOptions(), account: account === '' ? undefined : account, deviceName: value('signin-device'), onBackupError });
     await signedIn(result);
     if (result.userKeys === 'passkey-backup') showNotice('This browser is now a device of your account: your keys were restored from your passkey backup.');
     if (result.userKeys === 'awaiting-approval') {
@@ -175,7 +178,7 @@ async function signIn(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Signed in
 
-async function signedIn(account: SigilSignIn): Promise<void> {
+async function signedIn(account: PasskeySignIn): Promise<void> {
   me = account;
   received = new Map();
   sent = [];
@@ -192,7 +195,7 @@ function signOut(): void {
   renderSignedOut();
 }
 
-function current(): SigilSignIn {
+function current(): PasskeySignIn {
   if (me === undefined) throw new Error('not signed in');
   return me;
 }

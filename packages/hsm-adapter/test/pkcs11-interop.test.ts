@@ -6,7 +6,7 @@ import { verify as nodeVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { spkiFromRaw } from '../../../test/support/key-backend-conformance.js';
+import { spkiFromRaw } from './support/spki.js';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
 
 const run = promisify(execFile);

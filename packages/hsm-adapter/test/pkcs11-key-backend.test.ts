@@ -6,8 +6,9 @@ import pkcs11js from 'pkcs11js';
 import type { KeyRef } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { describeKeyBackendConformance, spkiFromRaw } from '../../../test/support/key-backend-conformance.js';
-import { assertUnexportableOnToken, ckrThrownBy, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
+import { describeKeyBackendConformance } from '@sigil/sdk/testing';
+import { spkiFromRaw } from './support/spki.js';
+import { assertUnexportableOnToken, assertWrappingKeyUnexportableOnToken, ckrThrownBy, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
 
 let token: SoftHsmTestToken;
 // A second token that nothing in this process logs in to before the wrong-PIN tests.
@@ -33,6 +34,7 @@ describeKeyBackendConformance('Pkcs11KeyBackend (SoftHSM)', async () => {
     backend,
     close: () => backend.close(),
     assertPrivateKeyUnexportable: async (ref: KeyRef) => assertUnexportableOnToken(token, ref.id),
+    assertWrappingKeyUnexportable: async (ref: { readonly id: string }) => assertWrappingKeyUnexportableOnToken(token, ref.id),
   };
 });
 
@@ -44,6 +46,7 @@ describeKeyBackendConformance("Pkcs11KeyBackend (SoftHSM, execution: 'thread')",
     backend,
     close: () => backend.close(),
     assertPrivateKeyUnexportable: async (ref: KeyRef) => assertUnexportableOnToken(token, ref.id),
+    assertWrappingKeyUnexportable: async (ref: { readonly id: string }) => assertWrappingKeyUnexportableOnToken(token, ref.id),
   };
 });
 

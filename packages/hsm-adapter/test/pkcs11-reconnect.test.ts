@@ -14,7 +14,7 @@ import type { KeyRef } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { REINITIALIZE_WAIT_MS } from '../src/internal/reconnect.js';
-import { spkiFromRaw } from '../../../test/support/key-backend-conformance.js';
+import { spkiFromRaw } from './support/spki.js';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from './support/softhsm.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../..', import.meta.url)));

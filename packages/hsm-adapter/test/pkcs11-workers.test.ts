@@ -12,8 +12,9 @@ import pkcs11js from 'pkcs11js';
 import type { KeyRef } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { describeKeyBackendConformance, spkiFromRaw } from '../../../test/support/key-backend-conformance.js';
-import { assertUnexportableOnToken, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
+import { describeKeyBackendConformance } from '@sigil/sdk/testing';
+import { spkiFromRaw } from './support/spki.js';
+import { assertUnexportableOnToken, assertWrappingKeyUnexportableOnToken, createSoftHsmTestToken, findByCkaId, importTestKeyToToken, withTokenSession, type SoftHsmTestToken } from './support/softhsm.js';
 
 let token: SoftHsmTestToken;
 
@@ -47,6 +48,7 @@ describeKeyBackendConformance('Pkcs11KeyBackend (SoftHSM, execution: workers)', 
     backend,
     close: () => backend.close(),
     assertPrivateKeyUnexportable: async (ref: KeyRef) => assertUnexportableOnToken(token, ref.id),
+    assertWrappingKeyUnexportable: async (ref: { readonly id: string }) => assertWrappingKeyUnexportableOnToken(token, ref.id),
   };
 });
 

@@ -48,6 +48,31 @@ export const SIGIL_ERROR_CODES = [
 
 export type SigilErrorCode = (typeof SIGIL_ERROR_CODES)[number];
 
+/**
+ * The details a program may branch on, by code: as stable as the codes themselves. Any other
+ * `detail` (a PKCS#11 `CKR_*` name, the part of a proof that failed) is a diagnostic, shown or
+ * logged, never branched on.
+ */
+export const SIGIL_ERROR_DETAILS = {
+  /** `no-device`: this browser holds no device keys of the account (enrol it first). */
+  E_KEY_NOT_FOUND: ['no-device'],
+  /** `rotation-needed`: the recipient revoked a device that still holds its current user key; it must rotate. */
+  E_KEY_REVOKED: ['rotation-needed'],
+  /** `device-exists`: this browser is already a device of the account (sign in instead). */
+  E_KEY_POLICY: ['device-exists'],
+  /** The directory's own code: `E_CONFLICT` (the id is taken), `E_NOT_FOUND`. */
+  E_DIRECTORY: ['E_CONFLICT', 'E_NOT_FOUND'],
+  /** `account`: the credential belongs to another account; `root`: it is not a root of it; `credential`: another credential answered. */
+  E_UNAUTHORIZED: ['account', 'root', 'credential'],
+  /** `sender-account`: the envelope names another sender (or none); `sender-key`: not signed by a key of the sender. */
+  E_BAD_SIGNATURE: ['sender-account', 'sender-key'],
+} as const satisfies { readonly [C in SigilErrorCode]?: readonly string[] };
+
+/** The codes that have details to branch on. */
+export type SigilErrorCodeWithDetail = keyof typeof SIGIL_ERROR_DETAILS;
+/** The details of `code` a program may branch on (see {@link SIGIL_ERROR_DETAILS}). */
+export type SigilErrorDetail<C extends SigilErrorCodeWithDetail = SigilErrorCodeWithDetail> = (typeof SIGIL_ERROR_DETAILS)[C][number];
+
 const BRAND = Symbol.for('@sigil/error');
 const CODES: ReadonlySet<string> = new Set(SIGIL_ERROR_CODES);
 
@@ -89,5 +114,19 @@ export class SigilError extends Error {
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string' || !CODES.has(code)) return false;
     return codes.length === 0 || (codes as string[]).includes(code);
+  }
+
+  /**
+   * Narrows `e` to a SigilError with this code and this detail. The detail is typed by the code
+   * (a misspelt or unknown detail does not compile), so programs branch on a checked value rather
+   * than on a free string.
+   *
+   * @example
+   * ```ts
+   * catch (e) { if (SigilError.hasDetail(e, 'E_KEY_REVOKED', 'rotation-needed')) askThemToRotate(); else throw e }
+   * ```
+   */
+  static hasDetail<C extends SigilErrorCodeWithDetail>(e: unknown, code: C, detail: SigilErrorDetail<C>): e is SigilError & { code: C; detail: SigilErrorDetail<C> } {
+    return SigilError.is(e, code) && e.detail === detail;
   }
 }

@@ -3,44 +3,22 @@
 // signature chain to the account's root), so a lying directory cannot make this encrypt to a key
 // the recipient's root did not sign, nor accept a sender key its account did not certify.
 import { SigilError } from './errors.js';
-import type { KeyBackend, KeyRef } from './key-backend.js';
 import { equalConstantTime } from './internal/bytes.js';
 import { keyIdOf } from './internal/p256.js';
-import { WebCryptoKeyBackend } from './webcrypto-key-backend.js';
 import { encrypt as encryptEnvelope, type EnvelopeRecipient, type EnvelopeSender } from './envelope/encrypt.js';
 import { decrypt as decryptEnvelope, type EnvelopeParties } from './envelope/decrypt.js';
 import { decryptStream as decryptEnvelopeStream, encryptStream as encryptEnvelopeStream } from './envelope/streams.js';
-import { chainAfter, genesisHeader, type AccountState } from './identity/account-state.js';
-import { signStatement, signStatementWithWebAuthn } from './identity/signed-statement.js';
-import type { Statement } from './identity/statement.js';
-import { createUserKeyEpoch, importUserKey, openPreviousUserKey, openUserKeyWrap, type UserKeyPair } from './identity/user-key.js';
+import { chainAfter } from './identity/account-state.js';
 import type { WebAuthnAssertion, WebAuthnPolicy } from './identity/webauthn.js';
 import type { LogVerifierKey } from './transparency/signed-note.js';
-import { DirectoryClient, type DirectorySession, type MailboxEntry, type VerifiedAccount } from './directory/client.js';
+import { DirectoryClient, type DirectorySession, type MailboxEntry } from './directory/client.js';
 import type { FetchLike } from './directory/http.js';
 import type { ClientStateStore } from './directory/state-store.js';
-import { p256 } from '@noble/curves/nist.js';
-// A cycle (browser/sigil-browser.ts imports this module): safe in ESM, as neither side uses the
-// other's bindings while it is evaluated, only when a function runs.
-import { registerWithPasskey, signInWithPasskey, type SigilRegisterOptions, type SigilSignInOptions, type SigilSignIn } from './browser/sigil-browser.js';
+import { certify, checkDeviceKeys, rootId, signWithRoot, type DeviceAccount, type DeviceKeys, type NewDevice, type RootSigner } from './account/device-account.js';
+import { connectDevice, enrolServiceAccount, enrolWebAuthnAccount } from './account/enrol.js';
+import type { KeyBackend, KeyRef } from './backend/key-backend.js';
 
-/** This device's two keys, in a backend (WebCrypto, non-extractable; or a PKCS#11 token). */
-export interface DeviceKeys {
-  readonly backend: KeyBackend;
-  /** ECDSA P-256: signs envelopes, user-key epochs and session challenges. */
-  readonly signing: KeyRef;
-  /** ECDH P-256: receives the account's user keys. */
-  readonly agreement: KeyRef;
-}
-
-/**
- * An account root that signs a statement: a service root in a KeyBackend (a PKCS#11 token), or a
- * WebAuthn credential (`id` = `keyIdOf(credential public key)`; `getAssertion` gets the SHA-256
- * of the statement as its challenge, e.g. through `navigator.credentials.get`).
- */
-export type RootSigner =
-  | { readonly backend: KeyBackend; readonly ref: KeyRef }
-  | { readonly id: string; readonly getAssertion: (challenge: Uint8Array) => Promise<WebAuthnAssertion> };
+export type { DeviceKeys, NewDevice, RootSigner } from './account/device-account.js';
 
 /** How to reach and verify the directory. */
 export interface DirectoryOptions {
@@ -93,13 +71,6 @@ export interface EnrolWebAuthnOptions extends DirectoryOptions {
   readonly session?: (() => Promise<DirectorySession>) | undefined;
 }
 
-/** A new device to certify (`addDevice`): its public keys, made on that device. */
-export interface NewDevice {
-  readonly name: string;
-  readonly signingKey: Uint8Array;
-  readonly agreementKey: Uint8Array;
-}
-
 /** What `decrypt` returns: the plaintext and who sent it, both verified. */
 export interface SigilDecryptResult {
   readonly plaintext: Uint8Array;
@@ -109,8 +80,6 @@ export interface SigilDecryptResult {
     readonly deviceId: string;
   };
 }
-
-const SESSION_MARGIN_MS = 60_000;
 
 function makeDirectory(o: DirectoryOptions): DirectoryClient {
   if (o.directory instanceof DirectoryClient) {
@@ -124,43 +93,11 @@ function makeDirectory(o: DirectoryOptions): DirectoryClient {
   return new DirectoryClient({ url: o.directory, logPublicKey: o.logPublicKey, state: o.state, webauthn: o.webauthn, fetch: o.fetch });
 }
 
-function checkDeviceKeys(keys: DeviceKeys): void {
-  if (typeof keys !== 'object' || keys === null || typeof keys.backend?.sign !== 'function') {
-    throw new TypeError('"keys" expected { backend, signing, agreement }');
-  }
-  if (keys.signing?.usage !== 'sign') throw new TypeError('"keys.signing" expected a KeyRef with usage "sign"');
-  if (keys.agreement?.usage !== 'agree') throw new TypeError('"keys.agreement" expected a KeyRef with usage "agree"');
-}
-
-function rootId(root: RootSigner): string {
-  return 'backend' in root ? root.ref.id : root.id;
-}
-
-async function signWithRoot(statement: Statement, root: RootSigner): Promise<Uint8Array> {
-  if ('backend' in root) return signStatement(statement, root);
-  if (typeof root.getAssertion !== 'function') throw new TypeError('"root" expected { backend, ref } or { id, getAssertion }');
-  return signStatementWithWebAuthn(statement, root.getAssertion);
-}
-
 function uniqueAccounts(to: unknown): string[] {
   if (!Array.isArray(to) || to.length === 0) throw new TypeError('"to" expected a non-empty array of account ids');
   for (const [i, id] of to.entries()) if (typeof id !== 'string') throw new TypeError(`"to[${i}]" expected an account id string`);
   return [...new Set(to as string[])];
 }
-
-/**
- * Package-internal hooks on a `Sigil` for the browser layer's sealed key cache and passkey
- * backup (browser/key-chain.ts). Not exported from the package: user private keys pass here.
- */
-export interface SigilInternals {
-  adoptUserKeys(sigil: Sigil, state: AccountState, keys: readonly { readonly epoch: number; readonly privateKey: Uint8Array }[]): Promise<number[]>;
-  userKeyChain(sigil: Sigil): Promise<Map<number, UserKeyPair>>;
-  withSession<T>(sigil: Sigil, fn: (session: DirectorySession) => Promise<T>): Promise<T>;
-  onNewEpoch(sigil: Sigil, listener: ((epoch: number) => Promise<void>) | undefined): void;
-}
-
-// Assigned by Sigil's static block when this module is evaluated (declared first: no TDZ).
-export let sigilInternals: SigilInternals;
 
 /**
  * One device of one account, connected to a verifying directory client.
@@ -179,87 +116,20 @@ export class Sigil {
   readonly account: string;
   /** This device's id: `keyIdOf(keys.signing.publicKey)`. */
   readonly deviceId: string;
-  readonly #keys: DeviceKeys;
-  readonly #sessionSource: () => Promise<DirectorySession>;
-  #session: DirectorySession | undefined;
-  /** Unwrapped user keys of this account, by epoch. In memory only. */
-  readonly #pairs = new Map<number, UserKeyPair>();
-  /** The same keys as non-extractable WebCrypto keys, for envelope decryption. */
-  readonly #userKeys = new WebCryptoKeyBackend();
-  /** Told when this device learns a newer user-key epoch (it rotated, or unwrapped one). */
-  #onNewEpoch: ((epoch: number) => Promise<void>) | undefined;
-
-  static {
-    sigilInternals = {
-      adoptUserKeys: (sigil, state, keys) => sigil.#adoptUserKeys(state, keys),
-      userKeyChain: (sigil) => sigil.#userKeyChain(),
-      withSession: (sigil, fn) => sigil.#withSession(fn),
-      onNewEpoch: (sigil, listener) => {
-        sigil.#onNewEpoch = listener;
-      },
-    };
-  }
-
-  private constructor(directory: DirectoryClient, account: string, keys: DeviceKeys, session: (() => Promise<DirectorySession>) | undefined) {
-    this.directory = directory;
-    this.account = account;
-    this.deviceId = keys.signing.id;
-    this.#keys = keys;
-    this.#sessionSource = session ?? (() => directory.serviceSession(account, { backend: keys.backend, ref: keys.signing }));
-  }
+  /** This device's keys, session and user-key chain (account/): shared with the browser layer, never exported. */
+  readonly #device: DeviceAccount;
 
   /**
-   * Registers a new account in this browser with a passkey or a security key (WebAuthn, ES256,
-   * PRF requested): the credential is the account root; two device keys are made non-extractable
-   * and kept in IndexedDB; the genesis and the device certificate are signed by the credential;
-   * the first user-key epoch is published. With PRF (`mode: 'prf'`), the account's user-key
-   * chain is sealed under keys only the passkey's PRF yields: in this browser (the local cache)
-   * and on the directory (the passkey backup, docs/BACKUP.md); both follow every rotation.
-   * Without PRF (`mode: 'no-prf'`, most security keys) the keys rest under the browser's
-   * protection alone and another device joins through an existing one.
-   *
-   * @returns The connected `Sigil` and the mode this credential gave.
-   * @throws SigilError `E_DIRECTORY` (detail `E_CONFLICT`: the account id is taken),
-   *   `E_WEBAUTHN` (a ceremony was cancelled, timed out or refused), `E_DIRECTORY_PROOF`,
-   *   `E_UNAUTHORIZED`, `E_KEY_NOT_FOUND` (IndexedDB unavailable), `E_NETWORK`, and the codes of
-   *   `registerBrowserAccount`.
-   * @example
-   * ```ts
-   * const { sigil, mode } = await Sigil.register({ directory: 'https://keys.example.org', logPublicKey: PINNED_VKEY,
-   *   account: 'alice@example.org', displayName: 'Alice' });
-   * if (mode === 'no-prf') tell('Keep this browser: add a second device from here before you lose it.');
-   * ```
+   * Wraps a device already verified or enrolled. Apps get a `Sigil` from `connect`,
+   * `enrolService` or `enrolWebAuthn` (or `@sigil/sdk/browser`'s `registerWithPasskey` /
+   * `signInWithPasskey`); a `DeviceAccount` is package-internal, so there is no other way to
+   * make one.
    */
-  static async register(options: SigilRegisterOptions): Promise<SigilSignIn> {
-    return registerWithPasskey(options);
-  }
-
-  /**
-   * Signs in with a passkey or security key of the account (discoverable when `account` is
-   * omitted). With the device keys of this browser: connects; with PRF, one touch also unseals
-   * the local cache of user keys. In a browser without device keys (a new one, or wiped
-   * storage) it enrols this browser as a new device under a certificate signed by the credential
-   * (a second touch); with PRF it reads the account's user-key chain from the passkey backup at
-   * once (no other device needed) and rotates so the new device holds its own wrap; without PRF
-   * it waits for an existing device to approve it by rotating (`userKeys: 'awaiting-approval'`).
-   *
-   * @returns The connected `Sigil`, the mode (`'prf'` | `'no-prf'`), whether this browser was
-   *   enrolled now, and where its user keys came from.
-   * @throws SigilError `E_WEBAUTHN` (ceremony failed), `E_UNAUTHORIZED` (the credential is not a
-   *   root of the account, or belongs to another account), `E_AUTH_FAILED` (the passkey backup
-   *   does not open: tampered, or not this account's; nothing was published), `E_KEY_REVOKED`
-   *   (this browser's device was revoked), `E_KEY_NOT_FOUND` (no device keys here and
-   *   `enrol: false`), `E_DIRECTORY_ROLLBACK` / `E_DIRECTORY_PROOF` (the directory lied),
-   *   `E_NETWORK`, `E_DIRECTORY`.
-   * @example
-   * ```ts
-   * const me = await Sigil.signIn({ directory: 'https://keys.example.org', logPublicKey: PINNED_VKEY });
-   * if (me.userKeys === 'awaiting-approval') tell('Approve this browser from one of your devices.');
-   * for (const m of await me.sigil.list()) show(await me.sigil.decrypt(m.envelope));
-   * ```
-   */
-  static async signIn(options: SigilSignInOptions): Promise<SigilSignIn> {
-    return signInWithPasskey(options);
+  constructor(device: DeviceAccount) {
+    this.#device = device;
+    this.directory = device.directory;
+    this.account = device.account;
+    this.deviceId = device.deviceId;
   }
 
   /**
@@ -279,10 +149,7 @@ export class Sigil {
   static async connect(options: SigilConnectOptions): Promise<Sigil> {
     if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, account, keys, logPublicKey }');
     checkDeviceKeys(options.keys);
-    const directory = makeDirectory(options);
-    const sigil = new Sigil(directory, options.account, options.keys, options.session);
-    await sigil.#ownAccount();
-    return sigil;
+    return new Sigil(await connectDevice(makeDirectory(options), options.account, options.keys, options.session));
   }
 
   /**
@@ -305,18 +172,7 @@ export class Sigil {
   static async enrolService(options: EnrolServiceOptions): Promise<Sigil> {
     if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, account, root, keys, deviceName, logPublicKey }');
     checkDeviceKeys(options.keys);
-    const { root } = options;
-    if (root?.ref?.usage !== 'sign' || typeof root.backend?.sign !== 'function') throw new TypeError('"root" expected { backend, ref } of a signing key');
-    const directory = makeDirectory(options);
-    const genesis = await signStatement(
-      { kind: 'genesis', ...genesisHeader(options.account, root.ref.id), roots: [{ type: 'service', publicKey: root.ref.publicKey }] },
-      root,
-    );
-    const account = await directory.publish(genesis);
-    await certify(directory, account.state, root, options.keys, options.deviceName);
-    const sigil = new Sigil(directory, options.account, options.keys, undefined);
-    await sigil.rotate();
-    return sigil;
+    return new Sigil(await enrolServiceAccount(makeDirectory(options), options));
   }
 
   /**
@@ -337,129 +193,7 @@ export class Sigil {
     if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, account, root, ... }');
     checkDeviceKeys(options.keys);
     const directory = makeDirectory(options.directory instanceof DirectoryClient ? { directory: options.directory } : options);
-    const r = options.root;
-    const signer: RootSigner = { id: await keyIdOf(r.publicKey), getAssertion: r.getAssertion };
-    const genesis = await signWithRoot(
-      {
-        kind: 'genesis',
-        ...genesisHeader(options.account, rootId(signer)),
-        roots: [{ type: 'webauthn', publicKey: r.publicKey, rpId: r.rpId, credentialId: r.credentialId }],
-      },
-      signer,
-    );
-    const account = await directory.publish(genesis, { session: options.registrationSession });
-    await certify(directory, account.state, signer, options.keys, options.deviceName);
-    const sigil = new Sigil(directory, options.account, options.keys, options.session);
-    await sigil.rotate();
-    return sigil;
-  }
-
-  /** The account, verified, and this device's place in it. */
-  async #ownAccount(): Promise<VerifiedAccount> {
-    const account = await this.directory.lookup(this.account);
-    const me = account.state.devices.find((d) => d.id === this.deviceId);
-    if (me === undefined) {
-      if (account.state.revokedDevices.some((d) => d.id === this.deviceId)) {
-        throw new SigilError('E_KEY_REVOKED', 'This device was revoked from the account; enrol it again with a root.');
-      }
-      throw new SigilError('E_KEY_NOT_FOUND', 'This device is not a device of the account; certify it with a root first.');
-    }
-    if (!equalConstantTime(me.agreementKey, this.#keys.agreement.publicKey)) {
-      throw new SigilError('E_KEY_NOT_FOUND', "The account's certificate for this device names another agreement key.");
-    }
-    return account;
-  }
-
-  async #sessionToken(): Promise<DirectorySession> {
-    const s = this.#session;
-    if (s !== undefined && s.expiresAt - SESSION_MARGIN_MS > Date.now()) return s;
-    this.#session = await this.#sessionSource();
-    return this.#session;
-  }
-
-  /** Runs `fn` with a session; once more with a new session if the directory no longer knows it. */
-  async #withSession<T>(fn: (session: DirectorySession) => Promise<T>): Promise<T> {
-    const session = await this.#sessionToken();
-    try {
-      return await fn(session);
-    } catch (e) {
-      if (!SigilError.is(e, 'E_UNAUTHORIZED') || this.#session !== session) throw e;
-      this.#session = undefined; // expired early, or the directory restarted: sign in again, once
-      return fn(await this.#sessionToken());
-    }
-  }
-
-  /**
-   * This device's copy of the user key of `epoch`: its own wrap if the epoch has one, else the
-   * next epoch's key walked back one step (DESIGN.md "Rotation"). `undefined` if this device
-   * holds no wrap of this epoch or any later one (it was revoked before them).
-   */
-  async #pair(state: AccountState, epoch: number, notify = true): Promise<UserKeyPair | undefined> {
-    const cached = this.#pairs.get(epoch);
-    if (cached !== undefined && equalConstantTime(cached.publicKey, state.userKeys.find((k) => k.epoch === epoch)?.publicKey ?? new Uint8Array())) {
-      return cached;
-    }
-    const e = state.userKeys.find((k) => k.epoch === epoch);
-    if (e === undefined) return undefined;
-    let pair: UserKeyPair | undefined;
-    const wrapHash = e.wraps.get(this.deviceId);
-    if (wrapHash !== undefined) {
-      const blob = await this.#withSession((session) => this.directory.blob(this.account, wrapHash, session));
-      pair = await openUserKeyWrap(state, epoch, blob, { id: this.deviceId, backend: this.#keys.backend, agreementKey: this.#keys.agreement });
-    } else {
-      const next = state.userKeys.find((k) => k.epoch === epoch + 1);
-      const nextPair = next === undefined ? undefined : await this.#pair(state, epoch + 1, notify);
-      if (next === undefined || nextPair === undefined || next.previousKeyWrapHash === undefined) return undefined;
-      const hash = next.previousKeyWrapHash;
-      const blob = await this.#withSession((session) => this.directory.blob(this.account, hash, session));
-      pair = await openPreviousUserKey(state, epoch + 1, blob, nextPair);
-    }
-    // Awaited, so a newer epoch received here is sealed into the cache and backup before the
-    // caller goes on (the listener reports its own failures and never throws).
-    await this.#setPair(epoch, pair, notify);
-    return pair;
-  }
-
-  /** Keeps an unwrapped pair; tells the listener (awaitable) when it is a newer epoch than any held. */
-  async #setPair(epoch: number, pair: UserKeyPair, notify = true): Promise<void> {
-    const newest = Math.max(0, ...this.#pairs.keys());
-    this.#pairs.set(epoch, pair);
-    if (notify && epoch > newest && this.#onNewEpoch !== undefined) await this.#onNewEpoch(epoch);
-  }
-
-  /**
-   * Takes user private keys from a sealed cache or backup: each is kept only if its public key
-   * is the one the verified account state names for that epoch (others are stale or foreign).
-   */
-  async #adoptUserKeys(state: AccountState, keys: readonly { readonly epoch: number; readonly privateKey: Uint8Array }[]): Promise<number[]> {
-    const adopted: number[] = [];
-    for (const k of keys) {
-      const e = state.userKeys.find((u) => u.epoch === k.epoch);
-      if (e === undefined || k.privateKey.length !== 32) continue;
-      let publicKey: Uint8Array;
-      try {
-        publicKey = p256.getPublicKey(k.privateKey, false);
-      } catch {
-        continue;
-      }
-      if (!equalConstantTime(publicKey, e.publicKey)) continue;
-      this.#pairs.set(k.epoch, { privateKey: new Uint8Array(k.privateKey), publicKey });
-      adopted.push(k.epoch);
-    }
-    return adopted;
-  }
-
-  /** Every user key this device can reach now (its wraps, walked back; or what it adopted), by epoch. */
-  async #userKeyChain(): Promise<Map<number, UserKeyPair>> {
-    const { state } = await this.directory.lookup(this.account);
-    const chain = new Map<number, UserKeyPair>();
-    // Newest first, so each older epoch is one step back from a key already held.
-    for (const e of [...state.userKeys].sort((a, b) => b.epoch - a.epoch)) {
-      // Quiet: the listener is the one asking (awaiting it from here would wait on itself).
-      const pair = await this.#pair(state, e.epoch, false);
-      if (pair !== undefined) chain.set(e.epoch, pair);
-    }
-    return chain;
+    return new Sigil(await enrolWebAuthnAccount(directory, options));
   }
 
   /**
@@ -467,8 +201,9 @@ export class Sigil {
    * its current user-key epoch; this device signs the header, which names this account.
    *
    * @param options.to - Account ids (duplicates count once); include your own to read it later.
-   * @throws SigilError `E_KEY_NOT_FOUND` (a recipient has no user key yet), `E_KEY_REVOKED` (a
-   *   recipient's current user key is still held by a device it revoked: it must rotate first),
+   * @throws SigilError `E_KEY_NOT_FOUND` (a recipient has no user key yet), `E_KEY_REVOKED` with
+   *   detail `rotation-needed` (a recipient's current user key is still held by a device it
+   *   revoked: it must rotate first; test with `SigilError.hasDetail`),
    *   every code of `DirectoryClient.lookup` (`E_UNKNOWN_ACCOUNT`, `E_DIRECTORY_PROOF`, ...).
    *   Nothing is encrypted unless every recipient verified.
    * @example
@@ -503,7 +238,8 @@ export class Sigil {
 
   /** This device as the envelope sender, for this account (signed into the header, FORMAT.md §3.1). */
   #from(): EnvelopeSender {
-    return { backend: this.#keys.backend, ref: this.#keys.signing, accountId: this.account };
+    const { keys } = this.#device;
+    return { backend: keys.backend, ref: keys.signing, accountId: this.account };
   }
 
   /**
@@ -529,7 +265,7 @@ export class Sigil {
   async decrypt(envelope: Uint8Array, options: { readonly from?: string | undefined } = {}): Promise<SigilDecryptResult> {
     if (!(envelope instanceof Uint8Array)) throw new TypeError('"envelope" expected Uint8Array');
     const bytes = new Uint8Array(envelope);
-    const result = await decryptEnvelope(bytes, { keys: this.#ring() });
+    const result = await decryptEnvelope(bytes, { keys: this.#device.userKeys.keyring() });
     try {
       return { plaintext: result.plaintext, sender: await this.#verifySender(result.sender, options.from) };
     } catch (e) {
@@ -556,7 +292,7 @@ export class Sigil {
     readonly writable: WritableStream<Uint8Array>;
     readonly sender: Promise<SigilDecryptResult['sender']>;
   } {
-    const inner = decryptEnvelopeStream({ keys: this.#ring() });
+    const inner = decryptEnvelopeStream({ keys: this.#device.userKeys.keyring() });
     const sender = inner.parties.then((p) => this.#verifySender(p.sender, options.from));
     sender.catch(() => undefined); // also reported through the stream
     const gate = new TransformStream<Uint8Array, Uint8Array>({
@@ -584,34 +320,6 @@ export class Sigil {
   async encryptStream(options: { readonly to: readonly string[] }): Promise<TransformStream<Uint8Array, Uint8Array>> {
     const to = await this.#recipients(options?.to);
     return encryptEnvelopeStream({ to, from: this.#from() });
-  }
-
-  /** A KeyBackend over this account's user keys: unwraps an epoch the first time it is asked for. */
-  #ring(): KeyBackend {
-    const userKeys = this.#userKeys;
-    let epochs: Promise<{ state: AccountState; epochOf: Map<string, number> }> | undefined;
-    const load = () =>
-      (epochs ??= this.directory.lookup(this.account).then(async ({ state }) => ({
-        state,
-        epochOf: new Map(await Promise.all(state.userKeys.map(async (k) => [await keyIdOf(k.publicKey), k.epoch] as const))),
-      })));
-    return {
-      getKey: async (id) => {
-        const { state, epochOf } = await load();
-        const epoch = epochOf.get(id);
-        if (epoch === undefined) return undefined;
-        const have = await userKeys.getKey(id);
-        if (have !== undefined) return have;
-        const pair = await this.#pair(state, epoch);
-        return pair === undefined ? undefined : importUserKey(userKeys, pair);
-      },
-      deriveSharedSecret: (ref, peer) => userKeys.deriveSharedSecret(ref, peer),
-      describeKey: (ref) => userKeys.describeKey(ref),
-      listKeys: async () => [],
-      generateKeyPair: () => Promise.reject(new TypeError('not supported')),
-      sign: () => Promise.reject(new TypeError('not supported')),
-      deleteKey: () => Promise.reject(new TypeError('not supported')),
-    };
   }
 
   /** The envelope's signing key must be a current device (or the service root) of the sender account. */
@@ -653,18 +361,7 @@ export class Sigil {
    * ```
    */
   async rotate(): Promise<number> {
-    const { state } = await this.#ownAccount();
-    let previous: UserKeyPair | undefined;
-    if (state.userKey !== undefined) {
-      previous = await this.#pair(state, state.userKey.epoch);
-      if (previous === undefined) throw new SigilError('E_NOT_RECIPIENT', 'This device cannot read the current user key, so it cannot rotate it.');
-    }
-    const next = await createUserKeyEpoch(state, { signer: { backend: this.#keys.backend, ref: this.#keys.signing }, previous });
-    const blobs = next.wraps.map((w) => w.blob);
-    if (next.previousKeyWrap !== undefined) blobs.push(next.previousKeyWrap);
-    await this.directory.publish(next.statement, { blobs });
-    await this.#setPair(next.epoch, next.userKey);
-    return next.epoch;
+    return this.#device.rotate();
   }
 
   /**
@@ -679,7 +376,7 @@ export class Sigil {
    * ```
    */
   async addDevice(device: NewDevice, options: { readonly root: RootSigner }): Promise<string> {
-    const { state } = await this.#ownAccount();
+    const { state } = await this.#device.verified();
     await certify(this.directory, state, options.root, device, device.name);
     await this.rotate();
     return keyIdOf(device.signingKey);
@@ -698,7 +395,7 @@ export class Sigil {
    */
   async revokeDevice(deviceId: string, options: { readonly root: RootSigner }): Promise<void> {
     if (deviceId === this.deviceId) throw new RangeError('"deviceId" is this device: revoke it from another device of the account');
-    const { state } = await this.#ownAccount();
+    const { state } = await this.#device.verified();
     if (!state.devices.some((d) => d.id === deviceId)) throw new SigilError('E_KEY_NOT_FOUND', 'No current device of the account has this id.');
     const statement = await signWithRoot({ kind: 'device-revocation', ...chainAfter(state, rootId(options.root)), deviceId }, options.root);
     await this.directory.publish(statement);
@@ -717,7 +414,7 @@ export class Sigil {
    */
   async send(to: string, data: Uint8Array): Promise<number> {
     const envelope = await this.encrypt(data, { to: [to] });
-    return this.#withSession((session) => this.directory.postMessage(to, envelope, session));
+    return this.#device.sessions.withSession((session) => this.directory.postMessage(to, envelope, session));
   }
 
   /**
@@ -731,7 +428,7 @@ export class Sigil {
    * ```
    */
   async list(options: { readonly after?: number | undefined } = {}): Promise<MailboxEntry[]> {
-    return this.#withSession((session) => this.directory.listMessages(session, options));
+    return this.#device.sessions.withSession((session) => this.directory.listMessages(session, options));
   }
 
   /**
@@ -743,21 +440,6 @@ export class Sigil {
    * ```
    */
   async delete(id: number): Promise<void> {
-    return this.#withSession((session) => this.directory.deleteMessage(id, session));
+    return this.#device.sessions.withSession((session) => this.directory.deleteMessage(id, session));
   }
-}
-
-/** Publishes a root-signed certificate of `device` after `state`. */
-async function certify(
-  directory: DirectoryClient,
-  state: AccountState,
-  root: RootSigner,
-  device: DeviceKeys | NewDevice,
-  name: string,
-): Promise<VerifiedAccount> {
-  const keys = 'backend' in device && 'signing' in device
-    ? { signingKey: device.signing.publicKey, agreementKey: device.agreement.publicKey }
-    : { signingKey: device.signingKey, agreementKey: device.agreementKey };
-  const statement = await signWithRoot({ kind: 'device-certificate', ...chainAfter(state, rootId(root)), device: { ...keys, name } }, root);
-  return directory.publish(statement);
 }

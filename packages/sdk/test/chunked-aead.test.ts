@@ -8,7 +8,7 @@ import { SigilError } from '@sigil/sdk';
 import {
   CHUNK_HEADER_LENGTH,
   CHUNK_TAG_LENGTH,
-  DEFAULT_CHUNK_SIZE,
+  COBBLESTONE_CHUNK_SIZE,
   MAX_CHUNK_SIZE,
   createChunkOpener,
   createChunkSealer,
@@ -50,7 +50,7 @@ function split(ct: Uint8Array, chunkSize: number): { header: Uint8Array; chunks:
 }
 
 describe('Cobblestone-256 round trips', () => {
-  const S = DEFAULT_CHUNK_SIZE;
+  const S = COBBLESTONE_CHUNK_SIZE;
   for (const length of [0, 1, S - 1, S, S + 1, 2 * S, 3 * S + 5]) {
     it(`${length} bytes at the default 16 KiB chunk: expected size, one short final chunk, decrypts`, async () => {
       const pt = random(length);
@@ -69,7 +69,7 @@ describe('Cobblestone-256 round trips', () => {
       const pt = random(3 * chunkSize + 7);
       const ct = await encryptChunked(key, ctx, pt, { chunkSize });
       expect(await decryptChunked(key, ctx, ct, { chunkSize })).toEqual(pt);
-      if (chunkSize !== DEFAULT_CHUNK_SIZE) await expect(decryptChunked(key, ctx, ct)).rejects.toBeInstanceOf(SigilError);
+      if (chunkSize !== COBBLESTONE_CHUNK_SIZE) await expect(decryptChunked(key, ctx, ct)).rejects.toBeInstanceOf(SigilError);
     });
   }
 

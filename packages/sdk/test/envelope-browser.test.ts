@@ -16,7 +16,7 @@ beforeAll(async () => {
         export { encrypt } from ${JSON.stringify(src('envelope/encrypt.ts'))};
         export { decrypt } from ${JSON.stringify(src('envelope/decrypt.ts'))};
         export { encryptStream, decryptStream } from ${JSON.stringify(src('envelope/streams.ts'))};
-        export { WebCryptoKeyBackend } from ${JSON.stringify(src('webcrypto-key-backend.ts'))};
+        export { WebCryptoKeyBackend } from ${JSON.stringify(src('backend/webcrypto-key-backend.ts'))};
         export { SigilError } from ${JSON.stringify(src('errors.ts'))};`,
       resolveDir: src('.'),
       loader: 'ts',

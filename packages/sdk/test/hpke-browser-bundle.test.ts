@@ -60,11 +60,11 @@ describe('browser bundle', () => {
     expect(text).not.toMatch(/["']node:[a-z_/]+["']/);
   });
 
-  it('the browser bundle of the entry point carries the browser identity modules and no PKCS#11 code', async () => {
-    // The entry point exports the browser identity modules (key store, PRF, WebAuthn ceremonies);
+  it('the browser bundle of the /browser entry point carries the browser identity modules and no PKCS#11 code', async () => {
+    // The /browser entry point exports the browser identity modules (key store, PRF, WebAuthn ceremonies);
     // PKCS#11 (pkcs11js, graphene-pk11, @sigil/hsm-adapter) is Node-only and must never be pulled in.
     const result = await build({
-      entryPoints: [`${sdk}/src/index.ts`],
+      entryPoints: [`${sdk}/src/browser/index.ts`],
       bundle: true,
       platform: 'browser',
       format: 'esm',

@@ -2,7 +2,8 @@
 // byte rejected with a typed error, bad public keys refused, caller misuse as TypeError, and
 // WebCryptoKeyBackend.adoptKeyPair's policy.
 import { describe, expect, it } from 'vitest';
-import { SigilError, WebCryptoKeyBackend, keyIdOf } from '@sigil/sdk';
+import { SigilError, WebCryptoKeyBackend } from '@sigil/sdk';
+import { keyIdOf } from '@sigil/sdk/backend';
 import { HPKE_ENC_LENGTH, HPKE_SUITE_ID, HPKE_TAG_LENGTH, openBase, sealBase, setupBaseR, setupBaseS } from '../src/internal/hpke.js';
 
 const te = new TextEncoder();

@@ -4,28 +4,25 @@
 import { p256 } from '@noble/curves/nist.js';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SigilError, WebCryptoKeyBackend, type KeyBackend, type KeyRef } from '@sigil/sdk';
+import { keyIdOf } from '@sigil/sdk/backend';
 import {
-  SigilError,
-  WebCryptoKeyBackend,
   applyStatement,
   chainAfter,
   STATEMENT_SIGNATURE_CONTEXT,
   decodeSignedStatement,
   encodeSignedStatement,
   encodeStatement,
-  keyIdOf,
   genesisHeader,
   signStatement,
   signStatementWithWebAuthn,
   verifyAccountLog,
   type AccountState,
-  type KeyBackend,
-  type KeyRef,
   type RootCredential,
   type Statement,
   type StatementBody,
   type VerifyStatementOptions,
-} from '@sigil/sdk';
+} from '@sigil/sdk/identity';
 import { SoftWebAuthn, type AssertionOverrides } from '../../../test/support/soft-webauthn.js';
 
 const rpId = 'example.org';

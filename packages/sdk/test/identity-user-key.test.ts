@@ -2,14 +2,11 @@
 // user key, a new device walks the chain back, a revoked device gets nothing, and a blob the
 // signed statement does not name is refused before it is opened.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SigilError, WebCryptoKeyBackend, decrypt, encrypt, type KeyRef } from '@sigil/sdk';
 import {
-  SigilError,
-  WebCryptoKeyBackend,
   applyStatement,
   chainAfter,
   createUserKeyEpoch,
-  decrypt,
-  encrypt,
   genesisHeader,
   importUserKey,
   openPreviousUserKey,
@@ -18,9 +15,8 @@ import {
   USER_KEY_WRAP_LENGTH,
   type AccountState,
   type CreatedUserKeyEpoch,
-  type KeyRef,
   type UserKeyPair,
-} from '@sigil/sdk';
+} from '@sigil/sdk/identity';
 
 interface Device {
   readonly backend: WebCryptoKeyBackend;

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeCBOR, decodePartialCBOR } from '@levischuck/tiny-cbor';
 import { verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
-import { SigilError, cosePublicKeyToRaw, verifyWebAuthnAssertion, webAuthnRootFromAttestationObject } from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk';
+import { cosePublicKeyToRaw, verifyWebAuthnAssertion, webAuthnRootFromAttestationObject } from '@sigil/sdk/identity';
 import { SoftWebAuthn } from '../../../test/support/soft-webauthn.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -3,8 +3,8 @@
 import { p256 } from '@noble/curves/nist.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SigilError } from '@sigil/sdk';
 import {
-  SigilError,
   STATEMENT_MAGIC,
   decodeSignedStatement,
   decodeStatement,
@@ -12,7 +12,7 @@ import {
   encodeStatement,
   type Statement,
   type StatementProof,
-} from '@sigil/sdk';
+} from '@sigil/sdk/identity';
 
 const keys = Array.from({ length: 6 }, () => p256.getPublicKey(p256.utils.randomSecretKey(), false));
 const hex32 = (b: number) => b.toString(16).padStart(2, '0').repeat(16);

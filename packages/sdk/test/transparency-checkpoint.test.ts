@@ -1,13 +1,12 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SigilError, WebCryptoKeyBackend } from '@sigil/sdk';
 import {
   verifyLeafInCheckpoint,
   parseCheckpointText,
   CheckpointVerifier,
   MemoryCheckpointStateStore,
-  SigilError,
-  WebCryptoKeyBackend,
   emptyRoot,
   hashChildren,
   hashLeaf,
@@ -17,7 +16,7 @@ import {
   parseNote,
   signCheckpoint,
   signNote,
-} from '@sigil/sdk';
+} from '@sigil/sdk/transparency';
 
 // Published signed notes of type 0x02 (ECDSA P-256), with the logs' verifier keys, from
 // github.com/transparency-dev/formats note/note_verifier_test.go (Apache-2.0): a checkpoint of

@@ -2,7 +2,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SigilError, hashLeaf, hashChildren, emptyRoot, verifyInclusion, verifyConsistency } from '@sigil/sdk';
+import { SigilError } from '@sigil/sdk';
+import { hashLeaf, hashChildren, emptyRoot, verifyInclusion, verifyConsistency } from '@sigil/sdk/transparency';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const vectors = path.resolve(repoRoot, 'test/vectors/transparency-dev-merkle');

@@ -12,7 +12,7 @@ import {
   CHUNK_HEADER_LENGTH,
   CHUNK_SALT_LENGTH,
   CHUNK_TAG_LENGTH,
-  DEFAULT_CHUNK_SIZE,
+  COBBLESTONE_CHUNK_SIZE,
   createChunkOpener,
   decryptChunked,
   deriveChunkKeys,
@@ -46,7 +46,7 @@ async function streamOpen(key: Uint8Array, ctx: Uint8Array, ct: Uint8Array, plat
   let error: unknown;
   try {
     const opener = await createChunkOpener(key, ctx, ct.subarray(0, CHUNK_HEADER_LENGTH), { platform });
-    const full = DEFAULT_CHUNK_SIZE + CHUNK_TAG_LENGTH;
+    const full = COBBLESTONE_CHUNK_SIZE + CHUNK_TAG_LENGTH;
     let offset = CHUNK_HEADER_LENGTH;
     while (ct.length - offset >= full) {
       released.push(await opener.open(ct.subarray(offset, offset + full), false));
@@ -123,7 +123,7 @@ describe('the streaming opener keeps failing', () => {
     const t = cases.find(({ test }) => test.tcId === 13)!.test; // second chunk corrupted
     const ct = inflateHex(t.ct);
     const opener = await createChunkOpener(hex(t.key), hex(t.ctx), ct.subarray(0, CHUNK_HEADER_LENGTH));
-    const full = DEFAULT_CHUNK_SIZE + CHUNK_TAG_LENGTH;
+    const full = COBBLESTONE_CHUNK_SIZE + CHUNK_TAG_LENGTH;
     await opener.open(ct.subarray(56, 56 + full), false);
     const second = ct.subarray(56 + full, 56 + 2 * full);
     await expect(opener.open(second, false)).rejects.toMatchObject({ code: 'E_AUTH_FAILED' });

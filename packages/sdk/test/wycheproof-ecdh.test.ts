@@ -6,7 +6,8 @@
 // The sender side of HPKE (checkP256PublicKey, then the platform's ECDH) runs the same cases.
 import { p256 } from '@noble/curves/nist.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SigilError, WebCryptoKeyBackend, checkP256PublicKey } from '@sigil/sdk';
+import { SigilError, WebCryptoKeyBackend } from '@sigil/sdk';
+import { checkP256PublicKey } from '@sigil/sdk/backend';
 import { fromBase64Url, toHex } from '../src/internal/bytes.js';
 import { platform as nodePlatform } from '../src/internal/platform/node.js';
 import { platform as webPlatform } from '../src/internal/platform/web.js';

@@ -1,22 +1,17 @@
 // Test fixture for the directory tests: an in-process directory (app.request()) over a SQLite
 // store, a log with a software key, a settable clock, and builders for accounts, devices and
 // user-key epochs signed the way clients sign them.
+import { WebCryptoKeyBackend, type KeyBackend, type KeyRef } from '@sigil/sdk';
 import {
-  WebCryptoKeyBackend,
   applyStatement,
   chainAfter,
   createUserKeyEpoch,
   genesisHeader,
-  openCheckpoint,
-  parseLogVerifierKey,
   signStatement,
-  verifyLeafInCheckpoint,
   type AccountState,
-  type KeyBackend,
-  type KeyRef,
-  type SignedCheckpoint,
   type UserKeyPair,
-} from '@sigil/sdk';
+} from '@sigil/sdk/identity';
+import { openCheckpoint, parseLogVerifierKey, verifyLeafInCheckpoint, type SignedCheckpoint } from '@sigil/sdk/transparency';
 import {
   SqliteStore,
   TransparencyLog,

@@ -5,15 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  WebCryptoKeyBackend,
-  chainAfter,
-  hashLeaf,
-  signStatement,
-  verifyAccountLog,
-  verifyConsistency,
-  verifyInclusion,
-} from '@sigil/sdk';
+import { WebCryptoKeyBackend } from '@sigil/sdk';
+import { chainAfter, signStatement, verifyAccountLog } from '@sigil/sdk/identity';
+import { hashLeaf, verifyConsistency, verifyInclusion } from '@sigil/sdk/transparency';
 import {
   addDevice,
   b64u,

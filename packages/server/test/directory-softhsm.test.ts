@@ -3,7 +3,7 @@
 // signs its genesis and its session challenge through Pkcs11KeyBackend.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
-import { openCheckpoint, parseLogVerifierKey } from '@sigil/sdk';
+import { openCheckpoint, parseLogVerifierKey } from '@sigil/sdk/transparency';
 import { openPkcs11LogKey, silentLogger, type LoadedLogKey } from '@sigil/server';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { addDevice, createServiceAccount, lookupVerified, makeDirectory, serviceSession, type Directory } from './directory-fixture.js';

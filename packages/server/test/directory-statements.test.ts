@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebCryptoKeyBackend, chainAfter, signStatement, type KeyRef } from '@sigil/sdk';
+import { WebCryptoKeyBackend, type KeyRef } from '@sigil/sdk';
+import { chainAfter, signStatement } from '@sigil/sdk/identity';
 import { SqliteStore, TransparencyLog, createDirectoryApp, type Store } from '@sigil/server';
 import {
   addDevice,
@@ -70,7 +71,7 @@ describe('valid chains', () => {
     const d2 = await addDevice(dir, a, 'd2');
     const e1 = await nextEpoch(a, d1);
     expect((await postStatement(dir, e1.statement, e1.blobs)).status).toBe(200);
-    const { applyStatement } = await import('@sigil/sdk');
+    const { applyStatement } = await import('@sigil/sdk/identity');
     a.state = await applyStatement(a.state, e1.statement);
     const revoke = await signStatement({ kind: 'device-revocation', ...chainAfter(a.state, a.root.id, a.state.time), deviceId: d2.signing.id }, { backend: a.backend, ref: a.root });
     expect((await postStatement(dir, revoke)).status).toBe(200);
@@ -130,7 +131,7 @@ describe('invalid statements are refused and nothing is written', () => {
     const d1 = await addDevice(dir, a, 'd1');
     const d2 = await addDevice(dir, a, 'd2');
     const revoke = await signStatement({ kind: 'device-revocation', ...chainAfter(a.state, a.root.id, a.state.time), deviceId: d2.signing.id }, { backend: a.backend, ref: a.root });
-    const { applyStatement } = await import('@sigil/sdk');
+    const { applyStatement } = await import('@sigil/sdk/identity');
     const before = a.state;
     expect((await postStatement(dir, revoke)).status).toBe(200);
     a.state = await applyStatement(a.state, revoke);
@@ -138,7 +139,7 @@ describe('invalid statements are refused and nothing is written', () => {
     const stale = await nextEpoch({ ...a, state: before }, d2);
     await refused(stale.statement, stale.blobs, 422, 'E_DIRECTORY_PROOF');
     // Built on the current head but signed by d2 (statement crafted by hand).
-    const { createUserKeyEpoch } = await import('@sigil/sdk');
+    const { createUserKeyEpoch } = await import('@sigil/sdk/identity');
     const forged = await createUserKeyEpoch({ ...a.state, devices: [...a.state.devices, ...a.state.revokedDevices] }, { signer: { backend: d2.backend, ref: d2.signing }, time: a.state.time });
     await refused(forged.statement, forged.wraps.map((w) => w.blob), 422, 'E_KEY_REVOKED');
     expect(d1.signing.id).not.toBe(d2.signing.id);

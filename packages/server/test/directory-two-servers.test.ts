@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebCryptoKeyBackend, openCheckpoint, parseLogVerifierKey, type KeyBackend, type KeyRef } from '@sigil/sdk';
+import { WebCryptoKeyBackend, type KeyBackend, type KeyRef } from '@sigil/sdk';
+import { openCheckpoint, parseLogVerifierKey } from '@sigil/sdk/transparency';
 import { SqliteStore, TransparencyLog, createDirectoryApp, type Store } from '@sigil/server';
 import { LOG_ORIGIN, addDevice, createServiceAccount, lookupVerified, makeDirectory, type Directory } from './directory-fixture.js';
 

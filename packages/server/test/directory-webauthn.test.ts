@@ -2,7 +2,9 @@
 // the software authenticator test double (test/support/soft-webauthn.ts); then a WebAuthn-rooted
 // account's genesis, which needs the registered credential and the account's session.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chainAfter, genesisHeader, keyIdOf, signStatementWithWebAuthn, verifyAccountLog, WebCryptoKeyBackend, type Statement } from '@sigil/sdk';
+import { WebCryptoKeyBackend } from '@sigil/sdk';
+import { keyIdOf } from '@sigil/sdk/backend';
+import { chainAfter, genesisHeader, signStatementWithWebAuthn, verifyAccountLog, type Statement } from '@sigil/sdk/identity';
 import { SoftWebAuthn } from '../../../test/support/soft-webauthn.js';
 import { b64u, lookupVerified, makeDirectory, postStatement, T0, unb64u, type Directory } from './directory-fixture.js';
 

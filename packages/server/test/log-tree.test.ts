@@ -6,15 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import Database from 'better-sqlite3';
-import {
-  CheckpointVerifier,
-  SigilError,
-  WebCryptoKeyBackend,
-  openCheckpoint,
-  verifyConsistency,
-  verifyInclusion,
-  type KeyBackend,
-} from '@sigil/sdk';
+import { SigilError, WebCryptoKeyBackend, type KeyBackend } from '@sigil/sdk';
+import { CheckpointVerifier, openCheckpoint, verifyConsistency, verifyInclusion } from '@sigil/sdk/transparency';
 import { SqliteStore, TransparencyLog } from '@sigil/server';
 import { memoryLog } from './support/log-fixture.js';
 import { NaiveTree, naiveLeafHash } from './support/naive-merkle.js';

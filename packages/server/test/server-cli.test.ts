@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebCryptoKeyBackend, openCheckpoint, parseLogVerifierKey, verifyLeafInCheckpoint } from '@sigil/sdk';
+import { WebCryptoKeyBackend } from '@sigil/sdk';
+import { openCheckpoint, parseLogVerifierKey, verifyLeafInCheckpoint } from '@sigil/sdk/transparency';
 import { createSoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { b64u, signServiceGenesis, splitPath, unb64u } from './directory-fixture.js';
 

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CheckpointVerifier, WebCryptoKeyBackend } from '@sigil/sdk';
+import { WebCryptoKeyBackend } from '@sigil/sdk';
+import { CheckpointVerifier } from '@sigil/sdk/transparency';
 import { TransparencyLog, leafHash, nodeHash, openSqliteStore } from '@sigil/server';
 import { NaiveTree } from './support/naive-merkle.js';
 

@@ -1,14 +1,9 @@
 // Page code of the browser end-to-end test: a person registers and signs in against the real
 // directory (same origin), through the SDK's public API only.
-import {
-  DirectoryClient,
-  enrolBrowserDevice,
-  registerBrowserAccount,
-  signInBrowserAccount,
-  prfSalt,
-  signInWithWebAuthn,
-  type BrowserAccount,
-} from '@sigil/sdk';
+import { DirectoryClient } from '@sigil/sdk';
+import { prfSalt, type BrowserAccount } from '@sigil/sdk/browser';
+import { enrolBrowserDevice, registerBrowserAccount, signInBrowserAccount } from '../../../packages/sdk/src/browser/account.js';
+import { signInWithWebAuthn } from '../../../packages/sdk/src/browser/webauthn.js';
 import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
 
 let me: BrowserAccount | undefined;

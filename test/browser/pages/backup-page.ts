@@ -1,12 +1,14 @@
-// Page code of the passkey-backup and local-cache tests: `Sigil.register` / `Sigil.signIn`
+// Page code of the passkey-backup and local-cache tests: `registerWithPasskey` / `signInWithPasskey`
 // against the real directory (same origin), through the SDK's public API.
-import { BrowserKeyStore, DirectoryClient, Sigil, openWithPrfKek, prfSalt, sealWithPrfKek, signInWithWebAuthn, type SigilSignIn } from '@sigil/sdk';
+import { DirectoryClient } from '@sigil/sdk';
+import { BrowserKeyStore, openWithPrfKek, prfSalt, sealWithPrfKek, registerWithPasskey, signInWithPasskey, type PasskeySignIn } from '@sigil/sdk/browser';
+import { signInWithWebAuthn } from '../../../packages/sdk/src/browser/webauthn.js';
 import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
 import { encodeUserKeyChain } from '../../../packages/sdk/src/browser/key-chain.js';
 
-let me: SigilSignIn | undefined;
+let me: PasskeySignIn | undefined;
 
-function current(): SigilSignIn {
+function current(): PasskeySignIn {
   if (me === undefined) throw new Error('not signed in');
   return me;
 }
@@ -17,7 +19,7 @@ function show(line: string): void {
   document.body.append(p);
 }
 
-function summary(a: SigilSignIn) {
+function summary(a: PasskeySignIn) {
   show(`${a.account}: device ${a.sigil.deviceId.slice(0, 8)}, ${a.mode}, keys from ${a.userKeys}`);
   return { account: a.account, mode: a.mode, deviceId: a.sigil.deviceId, newDevice: a.newDevice, userKeys: a.userKeys, backup: a.backup };
 }
@@ -31,12 +33,12 @@ async function keyStore(account: string): Promise<BrowserKeyStore> {
 
 const api = {
   async register(logPublicKey: string, account: string, displayName: string, timeoutMs: number) {
-    me = await Sigil.register({ directory: location.origin, logPublicKey, account, displayName, deviceName: 'first browser', timeoutMs });
+    me = await registerWithPasskey({ directory: location.origin, logPublicKey, account, displayName, deviceName: 'first browser', timeoutMs });
     return summary(me);
   },
 
   async signIn(logPublicKey: string, account: string | undefined, timeoutMs: number, deviceName = 'another browser') {
-    me = await Sigil.signIn({ directory: location.origin, logPublicKey, account, deviceName, timeoutMs });
+    me = await signInWithPasskey({ directory: location.origin, logPublicKey, account, deviceName, timeoutMs });
     return summary(me);
   },
 

@@ -1,24 +1,21 @@
 // Page code of the browser identity tests, bundled by test/support/page-bundle.ts and exposed as
 // `window.sigilTest`. Values cross to Node as JSON: bytes as base64url. PRF outputs never cross:
 // the page keeps only the KEKs the SDK derived (non-extractable CryptoKeys).
+import { WebCryptoKeyBackend } from '@sigil/sdk';
+import { keyIdOf } from '@sigil/sdk/backend';
 import {
   BrowserKeyStore,
   IndexedDbClientStateStore,
-  WebCryptoKeyBackend,
   assertStatement,
-  genesisHeader,
-  keyIdOf,
   openWithPrfKek,
-  registerWebAuthnCredential,
   sealWithPrfKek,
-  signInWithWebAuthn,
-  signStatementWithWebAuthn,
   webAuthnStatementSigner,
   type PrfKek,
   type PrfKeks,
   type PrfPurpose,
-  type WebAuthnRoot,
-} from '@sigil/sdk';
+} from '@sigil/sdk/browser';
+import { genesisHeader, signStatementWithWebAuthn, type WebAuthnRoot } from '@sigil/sdk/identity';
+import { registerWebAuthnCredential, signInWithWebAuthn } from '../../../packages/sdk/src/browser/webauthn.js';
 import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
 
 let keks: PrfKeks | undefined;

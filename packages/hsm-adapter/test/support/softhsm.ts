@@ -204,3 +204,22 @@ export function assertUnexportableOnToken(token: TokenLocation, keyIdHex: string
     }
   });
 }
+
+/**
+ * Proves by reading the token itself that the AES wrapping key with CKA_ID `keyIdHex` is
+ * sensitive, never extractable and persistent, and that its value cannot be read.
+ */
+export function assertWrappingKeyUnexportableOnToken(token: TokenLocation, keyIdHex: string): void {
+  withTokenSession(token, (lib, session) => {
+    const h = findByCkaId(lib, session, pkcs11js.CKO_SECRET_KEY, keyIdHex);
+    const attrs = lib.C_GetAttributeValue(session, h, [
+      { type: pkcs11js.CKA_EXTRACTABLE },
+      { type: pkcs11js.CKA_SENSITIVE },
+      { type: pkcs11js.CKA_TOKEN },
+    ]);
+    expect(attrs.map((a) => a.value[0])).toEqual([0, 1, 1]);
+    expect(() => lib.C_GetAttributeValue(session, h, [{ type: pkcs11js.CKA_VALUE }])).toThrow(
+      expect.objectContaining({ code: pkcs11js.CKR_ATTRIBUTE_SENSITIVE }),
+    );
+  });
+}

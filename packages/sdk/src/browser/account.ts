@@ -13,8 +13,10 @@ import type { LogVerifierKey } from '../transparency/signed-note.js';
 import { chainAfter, type AccountState } from '../identity/account-state.js';
 import type { WebAuthnRoot } from '../identity/statement.js';
 import { signStatementWithWebAuthn } from '../identity/signed-statement.js';
-import { Sigil, type DeviceKeys, type RootSigner } from '../sigil.js';
-import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
+import { Sigil } from '../sigil.js';
+import type { DeviceAccount, DeviceKeys, RootSigner } from '../account/device-account.js';
+import { connectDevice, enrolWebAuthnAccount } from '../account/enrol.js';
+import { WebCryptoKeyBackend } from '../backend/webcrypto-key-backend.js';
 import { IndexedDbClientStateStore } from './client-state-store.js';
 import { BrowserKeyStore, type BrowserKeyStoreOptions } from './key-store.js';
 import type { PrfKeks } from './prf.js';
@@ -75,6 +77,20 @@ export interface BrowserAccount {
   readonly root: Extract<RootSigner, { readonly id: string }>;
   /** This device's keys (non-extractable, stored in IndexedDB). */
   readonly keys: DeviceKeys;
+}
+
+/**
+ * A signed-in device with its account key material (package-internal): the browser layer's
+ * sealed cache and passkey backup work on `device`; the public results carry only `sigil`.
+ */
+export interface SignedInDevice extends BrowserAccount {
+  readonly device: DeviceAccount;
+}
+
+/** The public part of a signed-in device: everything but its key material. */
+export function publicPart<T extends SignedInDevice>(signedIn: T): Omit<T, 'device'> {
+  const { device: _, ...rest } = signedIn;
+  return rest;
 }
 
 /** The page's own relying-party policy (package-internal). */
@@ -146,7 +162,7 @@ export async function rootSignIn(directory: DirectoryClient, account: string | u
  * console.log(alice.mode); // 'prf' with a passkey that has PRF, 'no-prf' with most security keys
  * ```
  */
-export async function registerBrowserAccount(options: RegisterBrowserAccountOptions): Promise<BrowserAccount> {
+export async function registerBrowserAccount(options: RegisterBrowserAccountOptions): Promise<SignedInDevice> {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, logPublicKey, account, displayName }');
   const { account } = options;
   const policy = options.webauthn ?? pagePolicy();
@@ -172,9 +188,9 @@ export async function registerBrowserAccount(options: RegisterBrowserAccountOpti
         if (!noHistory) throw e;
       }
     }
-    let sigil: Sigil;
+    let device: DeviceAccount;
     if (state === undefined) {
-      sigil = await Sigil.enrolWebAuthn({ directory, account, root: { ...root, getAssertion }, registrationSession: session, keys, deviceName, webauthn: policy });
+      device = await enrolWebAuthnAccount(directory, { account, root: { ...root, getAssertion }, registrationSession: session, keys, deviceName });
     } else {
       if (!state.roots.some((r) => r.id === rootId)) {
         throw new SigilError('E_UNAUTHORIZED', 'The account was created with another root than the credential registered here.', { detail: 'root' });
@@ -190,11 +206,11 @@ export async function registerBrowserAccount(options: RegisterBrowserAccountOpti
         );
         state = (await directory.publish(certificate)).state;
       }
-      sigil = await Sigil.connect({ directory, account, keys });
-      if (state.userKey === undefined) await sigil.rotate();
+      device = await connectDevice(directory, account, keys);
+      if (state.userKey === undefined) await device.rotate();
     }
     await store.deleteSealed(PENDING_ROOT);
-    return { sigil, account, mode, keks, session, root: { id: rootId, getAssertion }, keys };
+    return { sigil: new Sigil(device), device, account, mode, keks, session, root: { id: rootId, getAssertion }, keys };
   } finally {
     store.close();
   }
@@ -294,7 +310,7 @@ async function resumeRoot(
  * for (const m of await me.sigil.list()) show(await me.sigil.decrypt(m.envelope, { from: m.senderId }));
  * ```
  */
-export async function signInBrowserAccount(options: SignInBrowserAccountOptions): Promise<BrowserAccount> {
+export async function signInBrowserAccount(options: SignInBrowserAccountOptions): Promise<SignedInDevice> {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, logPublicKey }');
   const directory = directoryOf(options, options.webauthn ?? pagePolicy());
   const { session, account, signIn, signer } = await rootSignIn(directory, options.account, options.timeoutMs);
@@ -315,8 +331,8 @@ export async function signInBrowserAccount(options: SignInBrowserAccountOptions)
     });
   }
   const keys: DeviceKeys = { backend, signing, agreement };
-  const sigil = await Sigil.connect({ directory, account, keys });
-  return { sigil, account, mode: signIn.mode, keks: signIn.keks, session, root: signer, keys };
+  const device = await connectDevice(directory, account, keys);
+  return { sigil: new Sigil(device), device, account, mode: signIn.mode, keks: signIn.keks, session, root: signer, keys };
 }
 
 /**
@@ -336,7 +352,7 @@ export async function signInBrowserAccount(options: SignInBrowserAccountOptions)
  * // on the laptop, once the user approves: await laptop.sigil.rotate();
  * ```
  */
-export async function enrolBrowserDevice(options: EnrolBrowserDeviceOptions): Promise<BrowserAccount> {
+export async function enrolBrowserDevice(options: EnrolBrowserDeviceOptions): Promise<SignedInDevice> {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { directory, logPublicKey }');
   const policy = options.webauthn ?? pagePolicy();
   const directory = directoryOf(options, policy);
@@ -351,7 +367,7 @@ export type RootSignIn = Awaited<ReturnType<typeof rootSignIn>>;
  * The rest of {@link enrolBrowserDevice} after its sign-in (package-internal): new device keys
  * in IndexedDB, their certificate signed by the credential (one more assertion) and published.
  */
-export async function enrolSignedIn(directory: DirectoryClient, signedIn: RootSignIn, options: EnrolBrowserDeviceOptions): Promise<BrowserAccount> {
+export async function enrolSignedIn(directory: DirectoryClient, signedIn: RootSignIn, options: EnrolBrowserDeviceOptions): Promise<SignedInDevice> {
   const { session, account, signIn, state, root, signer } = signedIn;
   const store = await BrowserKeyStore.open(storeOptions(options, account));
   let keys: DeviceKeys;
@@ -383,6 +399,6 @@ export async function enrolSignedIn(directory: DirectoryClient, signedIn: RootSi
     signer.getAssertion,
   );
   await directory.publish(certificate);
-  const sigil = await Sigil.connect({ directory, account, keys });
-  return { sigil, account, mode: signIn.mode, keks: signIn.keks, session, root: signer, keys };
+  const device = await connectDevice(directory, account, keys);
+  return { sigil: new Sigil(device), device, account, mode: signIn.mode, keks: signIn.keks, session, root: signer, keys };
 }

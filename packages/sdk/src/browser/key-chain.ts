@@ -9,7 +9,7 @@ import { SigilError } from '../errors.js';
 import type { DirectoryClient, DirectorySession } from '../directory/client.js';
 import type { AccountState } from '../identity/account-state.js';
 import type { UserKeyPair } from '../identity/user-key.js';
-import { sigilInternals, type Sigil } from '../sigil.js';
+import type { DeviceAccount } from '../account/device-account.js';
 import { BrowserKeyStore, type BrowserKeyStoreOptions } from './key-store.js';
 import { openWithPrfKek, sealWithPrfKek, type PrfKeks } from './prf.js';
 
@@ -127,14 +127,14 @@ export type BackupStatus = 'current' | 'failed';
  * sign-in, and whenever the device learns a newer user-key epoch (it rotated, or received one).
  */
 export class PrfKeyChainKeeper {
-  readonly #sigil: Sigil;
+  readonly #device: DeviceAccount;
   readonly #keks: PrfKeks;
   readonly #store: BrowserKeyStoreOptions;
   readonly #onError: ((error: unknown) => void) | undefined;
   #queue: Promise<BackupStatus> = Promise.resolve('current');
 
-  constructor(sigil: Sigil, keks: PrfKeks, store: BrowserKeyStoreOptions, onError?: ((error: unknown) => void) | undefined) {
-    this.#sigil = sigil;
+  constructor(device: DeviceAccount, keks: PrfKeks, store: BrowserKeyStoreOptions, onError?: ((error: unknown) => void) | undefined) {
+    this.#device = device;
     this.#keks = keks;
     this.#store = store;
     this.#onError = onError;
@@ -142,7 +142,7 @@ export class PrfKeyChainKeeper {
 
   /** From now on, every newer epoch this device learns is sealed into the cache and the backup. */
   attach(): void {
-    sigilInternals.onNewEpoch(this.#sigil, async () => {
+    this.#device.userKeys.onNewEpoch(async () => {
       await this.sync();
     });
   }
@@ -155,7 +155,7 @@ export class PrfKeyChainKeeper {
    * @returns The epochs adopted.
    */
   async restoreLocal(state: AccountState): Promise<number[]> {
-    const account = this.#sigil.account;
+    const account = this.#device.account;
     const store = await BrowserKeyStore.open(this.#store);
     let sealed: Uint8Array | undefined;
     try {
@@ -172,7 +172,7 @@ export class PrfKeyChainKeeper {
       throw e;
     }
     try {
-      return await sigilInternals.adoptUserKeys(this.#sigil, state, entries);
+      return await this.#device.userKeys.adopt(state, entries);
     } finally {
       wipe(entries);
     }
@@ -193,9 +193,9 @@ export class PrfKeyChainKeeper {
   }
 
   async #sync(): Promise<BackupStatus> {
-    const account = this.#sigil.account;
+    const account = this.#device.account;
     try {
-      const chain = await sigilInternals.userKeyChain(this.#sigil);
+      const chain = await this.#device.userKeys.reachable();
       if (chain.size === 0) return 'current';
       const ours = entriesOf(chain);
       const local = await sealUserKeyChain(this.#keks.localCache, ours, account);
@@ -205,10 +205,10 @@ export class PrfKeyChainKeeper {
       } finally {
         store.close();
       }
-      await sigilInternals.withSession(this.#sigil, async (session) => {
+      await this.#device.sessions.withSession(async (session) => {
         let theirs: ChainEntry[] = [];
         try {
-          theirs = (await fetchPasskeyBackup(this.#sigil.directory, account, session, this.#keks)) ?? [];
+          theirs = (await fetchPasskeyBackup(this.#device.directory, account, session, this.#keks)) ?? [];
         } catch (e) {
           // A backup this passkey cannot open (tampered, or sealed by another passkey of the
           // account) is replaced by one it can: this device holds the account's current keys.
@@ -220,7 +220,7 @@ export class PrfKeyChainKeeper {
           const merged = new Map<number, ChainEntry>(theirs.map((e) => [e.epoch, e]));
           for (const e of ours) merged.set(e.epoch, e);
           const sealed = await sealUserKeyChain(this.#keks.passkeyBackup, [...merged.values()], account);
-          await this.#sigil.directory.putBackup(account, sealed, session);
+          await this.#device.directory.putBackup(account, sealed, session);
         } finally {
           wipe(theirs);
         }

@@ -6,9 +6,9 @@
 // Nothing here touches a browser global at import time: `indexedDB` is looked up when a store
 // is opened, so the module is safe to import from the main entry point in Node.
 import { SigilError } from '../errors.js';
-import type { KeyRef, KeyUsage } from '../key-backend.js';
+import type { KeyRef, KeyUsage } from '../backend/key-backend.js';
 import { checkP256PublicKey } from '../internal/p256.js';
-import type { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
+import type { WebCryptoKeyBackend } from '../backend/webcrypto-key-backend.js';
 
 const DB_VERSION = 1;
 const KEYS = 'device-keys';

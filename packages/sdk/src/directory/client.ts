@@ -5,7 +5,7 @@
 // genesis (docs/STATEMENTS.md §7), which must belong to the account asked for and must extend the
 // highest head this client verified for it before.
 import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { concatBytes, equalConstantTime, toBase64Url } from '../internal/bytes.js';
 import { applyStatement, type AccountState } from '../identity/account-state.js';
 import { decodeSignedStatement } from '../identity/signed-statement.js';

@@ -2,7 +2,7 @@
 // shares with `decryptStream`. Order matters and is the spec's: parse, check the sender's
 // signature, find and open our stanza, check the payload's key commitment, then each chunk.
 import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { DecryptionKeys, KeyRef } from '../backend/key-backend.js';
 import { assertBytes, copyBytes, equalConstantTime, toHex } from '../internal/bytes.js';
 import { openBase } from '../internal/hpke.js';
 import { CHUNK_HEADER_LENGTH, CHUNK_TAG_LENGTH, createChunkOpener, type ChunkOpener } from '../internal/chunked-aead.js';
@@ -12,10 +12,11 @@ import { decodeHeader, readPreamble } from './header.js';
 
 export interface DecryptOptions {
   /**
-   * Where the recipient's private agreement keys are: one backend or several. For each stanza,
-   * in order, each backend is asked `getKey(stanza key id)`; the first agree key found is used.
+   * Where the recipient's private agreement keys are: one backend or several (any `KeyBackend`,
+   * or anything with `getKey` and `deriveSharedSecret`: decryption needs nothing else). For each
+   * stanza, in order, each is asked `getKey(stanza key id)`; the first agree key found is used.
    */
-  readonly keys: KeyBackend | readonly KeyBackend[];
+  readonly keys: DecryptionKeys | readonly DecryptionKeys[];
   /**
    * The sender's signing public key (65 bytes) if the caller knows who must have sent it; any
    * other sender gives `E_BAD_SIGNATURE`. The directory layer passes the device key it
@@ -57,17 +58,17 @@ export function truncated(): SigilError {
 }
 
 export interface CheckedDecryptOptions {
-  readonly backends: readonly KeyBackend[];
+  readonly backends: readonly DecryptionKeys[];
   readonly expectedSender: Uint8Array | undefined;
 }
 
 export function checkDecryptOptions(options: DecryptOptions): CheckedDecryptOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected { keys }');
-  const backends: readonly KeyBackend[] = Array.isArray(options.keys) ? options.keys : [options.keys as KeyBackend];
+  const backends: readonly DecryptionKeys[] = Array.isArray(options.keys) ? options.keys : [options.keys as DecryptionKeys];
   if (backends.length === 0) throw new RangeError('"keys" expected at least one KeyBackend');
   for (const [i, b] of backends.entries()) {
     if (typeof b !== 'object' || b === null || typeof b.getKey !== 'function' || typeof b.deriveSharedSecret !== 'function') {
-      throw new TypeError(`"keys${Array.isArray(options.keys) ? `[${i}]` : ''}" expected a KeyBackend`);
+      throw new TypeError(`"keys${Array.isArray(options.keys) ? `[${i}]` : ''}" expected a KeyBackend (getKey and deriveSharedSecret)`);
     }
   }
   let expectedSender: Uint8Array | undefined;
@@ -101,7 +102,7 @@ export async function openHeader(
   // "Check every signature before using what it covers": nothing in the stanzas is touched before this.
   await verifyHeaderSignature(header.senderPublicKey, headerBytes, signature);
 
-  let found: { stanza: (typeof header.stanzas)[number]; backend: KeyBackend; ref: KeyRef } | undefined;
+  let found: { stanza: (typeof header.stanzas)[number]; backend: DecryptionKeys; ref: KeyRef } | undefined;
   search: for (const stanza of header.stanzas) {
     const id = toHex(stanza.keyId);
     for (const backend of options.backends) {

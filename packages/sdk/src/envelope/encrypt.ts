@@ -1,7 +1,7 @@
 // Envelope encryption (docs/FORMAT.md §3-5): the one-shot `encrypt` and the header
 // preparation it shares with `encryptStream`.
 import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { assertBytes, concatBytes, copyBytes, toHex } from '../internal/bytes.js';
 import { checkP256PublicKey } from '../internal/p256.js';
 import { sealBaseChecked } from '../internal/hpke.js';

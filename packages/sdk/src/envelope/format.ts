@@ -1,5 +1,6 @@
 // Constants of envelope format v1. Every number here is specified in docs/FORMAT.md; the
 // section is cited next to each group. Changing any of them is a new format version.
+import { MAX_CHUNK_SIZE } from '../internal/chunked-aead.js';
 
 /** FORMAT.md §3.1: the five ASCII bytes "SIGIL" that start every envelope. */
 export const MAGIC: Uint8Array = Uint8Array.of(0x53, 0x49, 0x47, 0x49, 0x4c);
@@ -39,7 +40,8 @@ export const SIGNATURE_LENGTH = 64;
 /** FORMAT.md §6: limits. */
 export const MAX_RECIPIENTS = 4096;
 export const MIN_CHUNK_SIZE = 1024;
-export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
+/** FORMAT.md §6: at most 16 MiB per chunk, the bound of the chunked AEAD itself (one value, kept there). */
+export { MAX_CHUNK_SIZE };
 /** FORMAT.md §4: the payload's plaintext chunk size when the caller does not choose one. */
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 /** FORMAT.md §6: at most 2^32 chunks per payload (Cobblestone allows 2^38; it says SHOULD NOT go below 2^32). */

@@ -1,7 +1,7 @@
 // Signed statements: the unit that is stored, logged and served (docs/STATEMENTS.md §6).
 // `u32 length || statement || proof`, where the proof is an ECDSA P-256 signature over the
 // domain-separated statement bytes, or a WebAuthn assertion whose challenge is SHA-256(statement).
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { concatBytes } from '../internal/bytes.js';
 import { derToP1363 } from '../internal/ecdsa.js';
 import { decodeStatement, encodeStatement, STATEMENT_LIMITS, type Statement } from './statement.js';

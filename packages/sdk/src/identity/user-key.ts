@@ -4,11 +4,11 @@
 // travel beside the statement, which commits to their SHA-256.
 import { p256 } from '@noble/curves/nist.js';
 import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { concatBytes, equalConstantTime, toBase64Url } from '../internal/bytes.js';
 import { openBase, sealBase, HPKE_ENC_LENGTH, HPKE_TAG_LENGTH } from '../internal/hpke.js';
 import { checkP256PublicKey } from '../internal/p256.js';
-import { WebCryptoKeyBackend } from '../webcrypto-key-backend.js';
+import { WebCryptoKeyBackend } from '../backend/webcrypto-key-backend.js';
 import { chainAfter, type AccountState, type UserKeyEpoch } from './account-state.js';
 import { signStatement } from './signed-statement.js';
 import type { UserKeyEpochStatement } from './statement.js';

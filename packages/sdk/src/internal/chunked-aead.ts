@@ -47,16 +47,26 @@ export const CHUNK_COMMITMENT_LENGTH = 32;
 export const CHUNK_TAG_LENGTH = 16;
 /** Input key length (AES-256). */
 export const CHUNK_KEY_LENGTH = 32;
-/** The spec's chunk size, 16 KiB of plaintext per full chunk (the Wycheproof vectors use it). */
-export const DEFAULT_CHUNK_SIZE = 16_384;
-/** Largest chunk size accepted as an option (a parameter of the envelope, bounded for memory). */
+/**
+ * Cobblestone-256's own chunk size, 16 KiB of plaintext per full chunk (the Wycheproof vectors
+ * use it). The envelope chooses its own default (envelope/format.ts DEFAULT_CHUNK_SIZE, FORMAT.md
+ * §4) and always passes it: this value applies only to callers of this module that pass none.
+ */
+export const COBBLESTONE_CHUNK_SIZE = 16_384;
+/**
+ * Largest chunk size accepted as an option, bounded for memory; it is also the envelope's limit
+ * (FORMAT.md §6), which envelope/format.ts takes from here.
+ */
 export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
-/** The spec's limit on the number of chunks: the counter must stay below 2^38. */
-export const MAX_CHUNK_COUNT = 2 ** 38;
+/**
+ * Cobblestone's limit on the number of chunks: the counter must stay below 2^38. The envelope
+ * sets a lower one (envelope/format.ts MAX_CHUNK_COUNT, 2^32, FORMAT.md §6) and checks it itself.
+ */
+export const COBBLESTONE_MAX_CHUNK_COUNT = 2 ** 38;
 
 export interface ChunkOptions {
   /**
-   * Plaintext bytes per full chunk; default {@link DEFAULT_CHUNK_SIZE} (the spec's value). Any other
+   * Plaintext bytes per full chunk; default {@link COBBLESTONE_CHUNK_SIZE} (the spec's value). Any other
    * value is a Sigil parameter outside Cobblestone-256 proper: it must be recorded in (and
    * authenticated with) the envelope header, since the reader needs it to cut chunks.
    * An integer in 1 .. {@link MAX_CHUNK_SIZE}.
@@ -125,7 +135,7 @@ function checkKey(key: Uint8Array): void {
 }
 
 function checkChunkSize(options: ChunkOptions): number {
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const chunkSize = options.chunkSize ?? COBBLESTONE_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) {
     throw new RangeError(`"chunkSize" expected an integer in 1..${MAX_CHUNK_SIZE}, got ${chunkSize}`);
   }
@@ -203,7 +213,7 @@ class Sealer implements ChunkSealer {
           : `a non-final chunk must be exactly chunkSize=${this.chunkSize} bytes, got length=${chunk.length}`,
       );
     }
-    if (this.#counter >= MAX_CHUNK_COUNT - 1 && !isFinal) throw new RangeError('message too long: 2^38 chunks');
+    if (this.#counter >= COBBLESTONE_MAX_CHUNK_COUNT - 1 && !isFinal) throw new RangeError('message too long: 2^38 chunks');
     // State changes before any await, so even overlapping calls never reuse a nonce.
     const nonce = chunkNonce(this.#baseNonce, this.#counter++);
     if (isFinal) this.#done = true;
@@ -244,7 +254,7 @@ class Opener implements ChunkOpener {
     } else if (chunk.length !== full) {
       this.#fail(new SigilError('E_FORMAT', `A non-final chunk must be ${full} bytes.`));
     }
-    if (this.#counter >= MAX_CHUNK_COUNT) this.#fail(new SigilError('E_LIMIT', 'More than 2^38 chunks.'));
+    if (this.#counter >= COBBLESTONE_MAX_CHUNK_COUNT) this.#fail(new SigilError('E_LIMIT', 'More than 2^38 chunks.'));
     const nonce = chunkNonce(this.#baseNonce, this.#counter++);
     if (isFinal) this.#done = true;
     try {

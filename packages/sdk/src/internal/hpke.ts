@@ -11,7 +11,7 @@
 import { platform as defaultPlatform } from '#platform';
 import { p256 } from '@noble/curves/nist.js';
 import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { DecryptionKeys, KeyRef } from '../backend/key-backend.js';
 import { assertBytes, concatBytes } from './bytes.js';
 import { checkP256PublicKey } from './p256.js';
 import { hkdfExpand, hkdfExtract } from './platform/hkdf.js';
@@ -181,9 +181,9 @@ async function encapChecked(
   return { sharedSecret: await extractAndExpand(platform, dh, concatBytes(enc, recipientPublicKey)), enc };
 }
 
-/** The private half of an HPKE recipient: a KeyBackend and its ECDH key. */
+/** The private half of an HPKE recipient: where its ECDH key is (a KeyBackend, or any DecryptionKeys) and the key. */
 export interface HpkeRecipient {
-  readonly backend: KeyBackend;
+  readonly backend: Pick<DecryptionKeys, 'deriveSharedSecret'>;
   readonly ref: KeyRef;
 }
 

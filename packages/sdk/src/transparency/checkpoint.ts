@@ -4,7 +4,7 @@
 // signed-note.ts). Sigil logs write no extension lines (the spec calls them NOT RECOMMENDED, as
 // monitors cannot audit them), and Sigil clients reject them: one checkpoint, one spelling.
 import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { equalConstantTime } from '../internal/bytes.js';
 import { fromBase64, toBase64 } from './base64.js';
 import { emptyRoot, HASH_SIZE } from './hashing.js';

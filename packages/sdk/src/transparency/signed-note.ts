@@ -8,7 +8,7 @@
 // re-encode to itself, so a BER or padded encoding of a valid signature is rejected.
 import { p256 } from '@noble/curves/nist.js';
 import { SigilError } from '../errors.js';
-import type { KeyBackend, KeyRef } from '../key-backend.js';
+import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { concatBytes, toHex } from '../internal/bytes.js';
 import { checkP256PublicKey, importP256PublicKey } from '../internal/p256.js';
 import { fromBase64, toBase64 } from './base64.js';

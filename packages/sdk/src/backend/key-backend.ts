@@ -3,7 +3,7 @@
  * HPKE and signing code runs with a non-extractable WebCrypto key in a browser and with a key
  * inside a PKCS#11 token on a server.
  *
- * Contract (every implementation passes test/support/key-backend-conformance.ts):
+ * Contract (every implementation passes the conformance suite of `@sigil/sdk/testing`):
  * - Keys are ECDSA or ECDH on P-256 and are generated *where they stay*: a backend never
  *   imports or exports private key material.
  * - `KeyRef.id` is `keyIdOf(publicKey)`: the same public key has the same id in every backend.
@@ -49,15 +49,24 @@ export interface ListKeysOptions {
   readonly usage?: KeyUsage | undefined;
 }
 
+/**
+ * What decryption needs of the recipient's keys, and nothing more: find an agreement key by its
+ * id (the key id of an envelope stanza, FORMAT.md §3.2) and run ECDH with it (the DH of the HPKE
+ * decapsulation, RFC 9180 §4.1). Every `KeyBackend` is one; so is a keyring over an account's
+ * user keys, which has no other operation to offer.
+ */
+export interface DecryptionKeys {
+  /** The key with this id, or `undefined` if none is held here. */
+  getKey(id: string): Promise<KeyRef | undefined>;
+  /** ECDH P-256; 32-byte x coordinate of the shared point. */
+  deriveSharedSecret(ref: KeyRef, peerPublicKey: Uint8Array): Promise<Uint8Array>;
+}
+
 /** The private-key operations Sigil needs. All methods are safe to call concurrently. */
-export interface KeyBackend {
+export interface KeyBackend extends DecryptionKeys {
   generateKeyPair(options: GenerateKeyPairOptions): Promise<KeyRef>;
   /** ECDSA P-256 with SHA-256 over `data`; 64-byte IEEE P1363 signature. */
   sign(ref: KeyRef, data: Uint8Array): Promise<Uint8Array>;
-  /** ECDH P-256; 32-byte x coordinate of the shared point. */
-  deriveSharedSecret(ref: KeyRef, peerPublicKey: Uint8Array): Promise<Uint8Array>;
-  /** The key with this id, or `undefined` if the backend holds none. */
-  getKey(id: string): Promise<KeyRef | undefined>;
   listKeys(options?: ListKeysOptions): Promise<KeyRef[]>;
   /** Destroys the private key. Deleting a key that is already gone is not an error. */
   deleteKey(ref: KeyRef): Promise<void>;

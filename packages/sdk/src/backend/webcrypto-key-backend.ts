@@ -1,4 +1,4 @@
-import { SigilError } from './errors.js';
+import { SigilError } from '../errors.js';
 import type {
   GenerateKeyPairOptions,
   KeyBackend,
@@ -7,8 +7,9 @@ import type {
   KeyUsage as SigilKeyUsage,
   ListKeysOptions,
 } from './key-backend.js';
-import { copyBytes } from './internal/bytes.js';
-import { importP256PublicKey, keyIdOf } from './internal/p256.js';
+import { WRAP_FORMAT_VERSION, WRAP_IV_LENGTH, WRAP_TAG_LENGTH, type KeyWrapping, type WrapOptions, type WrappingKeyRef } from './key-wrapping.js';
+import { copyBytes, toHex } from '../internal/bytes.js';
+import { importP256PublicKey, keyIdOf } from '../internal/p256.js';
 
 export interface WebCryptoKeyBackendOptions {
   /**
@@ -33,6 +34,14 @@ interface Entry {
   readonly privateKey: CryptoKey;
 }
 
+interface WrappingEntry {
+  readonly ref: WrappingKeyRef;
+  /** AES-GCM, 256 bits, extractable: false, usages encrypt/decrypt only. */
+  readonly key: CryptoKey;
+}
+
+const WRAPPING_ID = /^[0-9a-f]{32}$/;
+
 /**
  * A `KeyBackend` over WebCrypto with non-extractable private keys.
  *
@@ -48,9 +57,11 @@ interface Entry {
  * const sig = await keys.sign(ref, new TextEncoder().encode('hello'));
  * ```
  */
-export class WebCryptoKeyBackend implements KeyBackend {
+export class WebCryptoKeyBackend implements KeyBackend, KeyWrapping {
   readonly #subtle: SubtleCrypto;
+  readonly #random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer>;
   readonly #keys = new Map<string, Entry>();
+  readonly #wrappingKeys = new Map<string, WrappingEntry>();
 
   constructor(options: WebCryptoKeyBackendOptions = {}) {
     const subtle = (options.crypto ?? globalThis.crypto)?.subtle;
@@ -58,6 +69,8 @@ export class WebCryptoKeyBackend implements KeyBackend {
       throw new TypeError('WebCrypto is not available: pass { crypto } (for example @peculiar/webcrypto).');
     }
     this.#subtle = subtle;
+    const crypto = options.crypto ?? globalThis.crypto;
+    this.#random = (bytes) => crypto.getRandomValues(bytes);
   }
 
   async generateKeyPair(options: GenerateKeyPairOptions): Promise<KeyRef> {
@@ -100,6 +113,102 @@ export class WebCryptoKeyBackend implements KeyBackend {
   async describeKey(ref: KeyRef): Promise<KeyDescription> {
     const entry = this.#entry(ref, ref.usage);
     return { extractable: entry.privateKey.extractable, sensitive: !entry.privateKey.extractable, hardware: false };
+  }
+
+  /**
+   * Generates an AES-256-GCM key as a non-extractable CryptoKey (KeyWrapping contract,
+   * key-wrapping.ts); its id is 16 random bytes in hex.
+   *
+   * @throws RangeError for a label that is not 1 to 128 characters.
+   * @example
+   * ```ts
+   * const kek = await keys.generateWrappingKey({ label: 'backup' });
+   * ```
+   */
+  async generateWrappingKey(options: { readonly label: string }): Promise<WrappingKeyRef> {
+    const { label } = checkGenerateOptions({ usage: 'sign', label: options?.label as string });
+    const key = await this.#subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    const ref: WrappingKeyRef = Object.freeze({ id: toHex(this.#random(new Uint8Array(16))), label });
+    this.#wrappingKeys.set(ref.id, { ref, key });
+    return ref;
+  }
+
+  /** The wrapping key with this id, or `undefined`. */
+  async getWrappingKey(id: string): Promise<WrappingKeyRef | undefined> {
+    if (typeof id !== 'string') throw new TypeError(`"id" expected string, got ${typeof id}`);
+    return this.#wrappingKeys.get(id)?.ref;
+  }
+
+  /** Forgets the wrapping key (already gone is not an error). */
+  async deleteWrappingKey(ref: WrappingKeyRef): Promise<void> {
+    this.#wrappingKeys.delete(ref.id);
+  }
+
+  /**
+   * `0x01 || IV (12, random) || AES-256-GCM ciphertext || tag (16)` (KeyWrapping contract).
+   *
+   * @throws SigilError `E_KEY_NOT_FOUND` if the key is gone.
+   * @throws TypeError if `data` or `aad` is not a Uint8Array; RangeError if `data` is empty.
+   * @example
+   * ```ts
+   * const wrapped = await keys.wrap(kek, secret, { aad: new TextEncoder().encode('alice@example.org') });
+   * ```
+   */
+  async wrap(ref: WrappingKeyRef, data: Uint8Array, options: WrapOptions = {}): Promise<Uint8Array> {
+    const plaintext = copyBytes(checkBytes('data', data)) as Uint8Array<ArrayBuffer>;
+    if (plaintext.length === 0) throw new RangeError('"data" expected at least 1 byte');
+    const aad = aadOf(options);
+    const key = this.#wrappingEntry(ref).key;
+    const iv = this.#random(new Uint8Array(WRAP_IV_LENGTH));
+    const sealed = new Uint8Array(await this.#subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: WRAP_TAG_LENGTH * 8 }, key, plaintext));
+    const out = new Uint8Array(1 + WRAP_IV_LENGTH + sealed.length);
+    out[0] = WRAP_FORMAT_VERSION;
+    out.set(iv, 1);
+    out.set(sealed, 1 + WRAP_IV_LENGTH);
+    return out;
+  }
+
+  /**
+   * Reverses `wrap`; the plaintext only if the tag verifies.
+   *
+   * @throws SigilError `E_AUTH_FAILED` (one constant message) for a wrong key or `aad`, or input
+   *   that was altered or is not a wrapped blob; `E_KEY_NOT_FOUND` if the key is gone.
+   * @throws TypeError if `wrapped` or `aad` is not a Uint8Array.
+   * @example
+   * ```ts
+   * const secret = await keys.unwrap(kek, wrapped, { aad: new TextEncoder().encode('alice@example.org') });
+   * ```
+   */
+  async unwrap(ref: WrappingKeyRef, wrapped: Uint8Array, options: WrapOptions = {}): Promise<Uint8Array> {
+    const input = copyBytes(checkBytes('wrapped', wrapped)) as Uint8Array<ArrayBuffer>;
+    const aad = aadOf(options);
+    if (input.length < 1 + WRAP_IV_LENGTH + WRAP_TAG_LENGTH || input[0] !== WRAP_FORMAT_VERSION) throw wrapAuthFailed();
+    const key = this.#wrappingEntry(ref).key;
+    const iv = input.subarray(1, 1 + WRAP_IV_LENGTH);
+    try {
+      const body = input.subarray(1 + WRAP_IV_LENGTH);
+      return new Uint8Array(await this.#subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad, tagLength: WRAP_TAG_LENGTH * 8 }, key, body));
+    } catch (cause) {
+      throw wrapAuthFailed(cause);
+    }
+  }
+
+  /**
+   * What this backend says about a wrapping key: the CryptoKey's own `extractable` flag (false),
+   * for the conformance suite's non-extractability case.
+   *
+   * @throws SigilError `E_KEY_NOT_FOUND` if the key is gone.
+   */
+  async describeWrappingKey(ref: WrappingKeyRef): Promise<KeyDescription> {
+    const key = this.#wrappingEntry(ref).key;
+    return { extractable: key.extractable, sensitive: !key.extractable, hardware: false };
+  }
+
+  #wrappingEntry(ref: WrappingKeyRef): WrappingEntry {
+    const id = (ref as { id?: unknown } | undefined)?.id;
+    const entry = typeof id === 'string' && WRAPPING_ID.test(id) ? this.#wrappingKeys.get(id) : undefined;
+    if (entry === undefined) throw new SigilError('E_KEY_NOT_FOUND', `No wrapping key with id ${String(id)} in this backend.`);
+    return entry;
   }
 
   /**
@@ -172,4 +281,20 @@ export function checkGenerateOptions(options: GenerateKeyPairOptions): GenerateK
     throw new RangeError('"label" expected a string of 1 to 128 characters');
   }
   return { usage: options.usage, label: options.label };
+}
+
+function checkBytes(name: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array, got ${value === null ? 'null' : typeof value}`);
+  return value;
+}
+
+/** GCM's AAD; absent and empty are the same AAD (SP 800-38D §7.1: A may be empty). */
+function aadOf(options: WrapOptions): Uint8Array<ArrayBuffer> {
+  const aad = options?.aad;
+  return aad === undefined ? new Uint8Array(0) : (copyBytes(checkBytes('aad', aad)) as Uint8Array<ArrayBuffer>);
+}
+
+/** One constant message for every unwrap failure, as the PKCS#11 backend: no oracle. */
+function wrapAuthFailed(cause?: unknown): SigilError {
+  return new SigilError('E_AUTH_FAILED', 'The wrapped data did not authenticate.', cause === undefined ? {} : { cause });
 }

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import type { Mechanism } from 'pkcs11js';
 import { checkGenerateOptions, checkP256PublicKey, keyIdOf } from '@sigil/sdk/backend';
-import type { GenerateKeyPairOptions, KeyBackend, KeyDescription, KeyRef, ListKeysOptions } from '@sigil/sdk/backend';
+import type { GenerateKeyPairOptions, KeyBackend, KeyDescription, KeyRef, KeyWrapping, ListKeysOptions } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
 import { checkBytes, checkId, checkOpenOptions, checkRef, ID_PATTERN, notFound } from './internal/checks.js';
 import { ckrOf, meaningOf } from './internal/ckr.js';
@@ -110,7 +110,7 @@ export interface Pkcs11KeyBackendOptions {
  * await keys.close();
  * ```
  */
-export class Pkcs11KeyBackend implements KeyBackend {
+export class Pkcs11KeyBackend implements KeyBackend, KeyWrapping {
   readonly #module: LoadedModule;
   readonly #token: string;
   readonly #asyncCalls: boolean;
@@ -471,10 +471,13 @@ export class Pkcs11KeyBackend implements KeyBackend {
    *
    * @throws {SigilError} `E_KEY_NOT_FOUND`; `E_KEY_POLICY`; `E_HSM_MECHANISM`;
    *   `E_HSM_UNAVAILABLE`; `E_HSM`; `E_BACKEND_CLOSED`.
-   * @throws {TypeError} if `data` or `aad` is not a Uint8Array.
+   * @throws {TypeError} if `data` or `aad` is not a Uint8Array; {RangeError} if `data` is empty.
    */
   async wrap(ref: WrappingKeyRef, data: Uint8Array, options: WrapOptions = {}): Promise<Uint8Array> {
     checkBytes('data', data);
+    // The KeyWrapping contract leaves empty data out: SoftHSM answers C_Encrypt of zero bytes
+    // with CKR_ARGUMENTS_BAD and leaves the session's encrypt operation open.
+    if (data.length === 0) throw new RangeError('"data" expected a non-empty Uint8Array');
     const aad = options.aad === undefined ? undefined : Buffer.from(checkBytes('aad', options.aad));
     const iv = randomBytes(GCM_IV_BYTES);
     const plaintext = Buffer.from(data);

@@ -8,22 +8,13 @@
 // beyond backup and escrow volumes.
 import pkcs11js from 'pkcs11js';
 import type { Mechanism, PKCS11 } from 'pkcs11js';
+import { WRAP_FORMAT_VERSION, WRAP_IV_LENGTH, WRAP_TAG_LENGTH, type WrappingKeyRef } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
 import { ckrOf, meaningOf } from './ckr.js';
 import { findObjects, isTrue, readAttributes } from './objects.js';
 
-/** A handle on an AES-256 key held by the token, for wrapping backups and escrow shares. */
-export interface WrappingKeyRef {
-  /** 16 random bytes in lowercase hex; the key's CKA_ID. */
-  readonly id: string;
-  readonly label: string;
-}
-
-/** Options of `Pkcs11KeyBackend.wrap` and `Pkcs11KeyBackend.unwrap`. */
-export interface WrapOptions {
-  /** Additional authenticated data: bound to the ciphertext, not encrypted (SP 800-38D §5.2.1). */
-  readonly aad?: Uint8Array | undefined;
-}
+// The contract (KeyWrapping in @sigil/sdk/backend) owns the types and the layout's constants.
+export type { WrappingKeyRef, WrapOptions } from '@sigil/sdk/backend';
 
 export interface WrappingEntry {
   readonly ref: WrappingKeyRef;
@@ -31,9 +22,9 @@ export interface WrappingEntry {
   readonly violation: string | undefined;
 }
 
-const WRAP_VERSION = 0x01;
-const GCM_IV_BYTES = 12;
-const GCM_TAG_BYTES = 16;
+const WRAP_VERSION = WRAP_FORMAT_VERSION;
+const GCM_IV_BYTES = WRAP_IV_LENGTH;
+const GCM_TAG_BYTES = WRAP_TAG_LENGTH;
 
 /** Shortest input `unwrap` can take: version, IV and tag around an empty plaintext. */
 export const MIN_WRAPPED_BYTES = 1 + GCM_IV_BYTES + GCM_TAG_BYTES;

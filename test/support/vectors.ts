@@ -5,7 +5,6 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import type { KeyRef, WebCryptoKeyBackend } from '@sigil/sdk';
-import { fromBase64Url, fromHex, toBase64Url } from '../../packages/sdk/src/internal/bytes.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const vectorsRoot = resolve(repoRoot, 'test/vectors');
@@ -15,7 +14,13 @@ export function loadVectorJson<T>(relativePath: string): T {
 }
 
 /** Hex to bytes (vectors are lowercase hex). */
-export const hex = fromHex;
+export function hex(text: string): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/.test(text)) throw new Error(`not lowercase hex of whole bytes: ${text.slice(0, 16)}...`);
+  return new Uint8Array(Buffer.from(text, 'hex'));
+}
+
+const toBase64Url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+const fromBase64Url = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64url'));
 
 // --- RFC 9180 (hpke/) ----------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import type { KeyRef } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
-import type { Pkcs11KeyBackendOptions } from '../pkcs11-key-backend.js';
+import type { Pkcs11KeyBackendOptions } from './options.js';
 
 /** A key id: `keyIdOf(publicKey)`, or a wrapping key's CKA_ID, as lowercase hex of 16 bytes. */
 export const ID_PATTERN = /^[0-9a-f]{32}$/;

@@ -19,6 +19,7 @@ export type { DecryptOptions, DecryptResult, EnvelopeParties } from './envelope/
 export { encryptStream, decryptStream } from './envelope/streams.js';
 export type { DecryptStream } from './envelope/streams.js';
 export { ENVELOPE_LIMITS } from './envelope/format.js';
+export { parseEnvelopeHeader, type EnvelopeHeader } from './envelope/parse-header.js';
 export { hashLeaf, hashChildren, emptyRoot, HASH_SIZE } from './transparency/hashing.js';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './transparency/proof.js';
 export type { TreeIndex } from './transparency/tree-size.js';

@@ -84,25 +84,30 @@ export async function makeDirectory(
       clock += ms;
     },
     now,
-    async call(method, path, o = {}) {
-      const headers: Record<string, string> = {};
-      if (o.body !== undefined || o.raw !== undefined) headers['content-type'] = 'application/json';
-      if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
-      const init: RequestInit = { method, headers };
-      if (o.raw !== undefined) init.body = o.raw;
-      else if (o.body !== undefined) init.body = JSON.stringify(o.body);
-      const res = await app.request(path, init);
-      const text = await res.text();
-      let body: unknown = text;
-      try {
-        body = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body };
-    },
+    call: appCaller(app),
     openNote: (note) => openCheckpoint(note, pinned),
     close: () => store.close(),
+  };
+}
+
+/** `Directory.call` over any directory app: JSON in, status and parsed JSON (or text) out. */
+export function appCaller(app: Directory['app']): Directory['call'] {
+  return async (method, path, o = {}) => {
+    const headers: Record<string, string> = {};
+    if (o.body !== undefined || o.raw !== undefined) headers['content-type'] = 'application/json';
+    if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
+    const init: RequestInit = { method, headers };
+    if (o.raw !== undefined) init.body = o.raw;
+    else if (o.body !== undefined) init.body = JSON.stringify(o.body);
+    const res = await app.request(path, init);
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body };
   };
 }
 

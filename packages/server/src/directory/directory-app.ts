@@ -79,12 +79,13 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
     logger,
     maxBodyBytes: config.maxBodyBytes,
     bodyLimits: [{ prefix: '/v1/auth/', maxBytes: config.maxAuthBodyBytes }],
+    guards: [
+      { prefix: '/v1/auth/', handler: addressRateLimit(config.authRateLimit, config.trustedProxies) },
+      // Statements are verified (signatures, a fold) before anything is written: work an
+      // unauthenticated client can ask for, so it is braked per address like sign-in.
+      { prefix: '/v1/statements', method: 'POST', handler: addressRateLimit(config.statementRateLimit, config.trustedProxies) },
+    ],
   });
-  app.use('/v1/auth/*', addressRateLimit(config.authRateLimit, config.trustedProxies));
-  // Statements are verified (signatures, a fold) before anything is written: work an
-  // unauthenticated client can ask for, so it is braked per address like sign-in.
-  const statementLimit = addressRateLimit(config.statementRateLimit, config.trustedProxies);
-  app.use('/v1/statements', (c, next) => (c.req.method === 'POST' ? statementLimit(c, next) : next()));
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',

@@ -10,7 +10,7 @@
 // @hono/node-server writes directly.
 import { randomBytes } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context, Next } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody, toApiError } from './errors.js';
@@ -71,6 +71,12 @@ export interface HttpAppOptions {
   readonly bodyLimits?: readonly { readonly prefix: string; readonly maxBytes: number }[] | undefined;
   /** Deepest nesting of arrays and objects in a JSON body (default 32); deeper is 400 `E_BAD_REQUEST`. */
   readonly maxJsonDepth?: number | undefined;
+  /**
+   * Middleware that runs before any body is read (rate limits), each on the requests whose path
+   * starts with `prefix` (and whose method is `method`, if given): a refused request costs its
+   * headers only.
+   */
+  readonly guards?: readonly { readonly prefix: string; readonly method?: string | undefined; readonly handler: MiddlewareHandler }[] | undefined;
 }
 
 /** Default of `HttpAppOptions.maxJsonDepth`: the API's deepest body (a WebAuthn response) nests 5. */
@@ -118,6 +124,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
+  for (const guard of options.guards ?? []) {
+    app.use('*', (c, next) =>
+      c.req.path.startsWith(guard.prefix) && (guard.method === undefined || c.req.method === guard.method) ? guard.handler(c, next) : next(),
+    );
+  }
   const limitOf = (maxBytes: number) =>
     bodyLimit({
       maxSize: maxBytes,

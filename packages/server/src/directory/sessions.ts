@@ -3,9 +3,9 @@
 //
 // A session belongs to the key that opened it (a root's WebAuthn credential, a service root, or
 // a device signing key), not only to the account: it is good while the account's statements
-// still list that key as a root or a current device, so revoking a device or removing a root
-// ends its sessions at once instead of when they expire (checked on every use, against the
-// store, so this holds across server processes too).
+// still list that key as a root or a current device, so revoking a device ends its sessions at
+// once instead of when they expire (checked on every use, against the store, so this holds
+// across server processes too).
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { ApiError } from '../http/errors.js';

@@ -158,7 +158,7 @@ export interface SessionRecord {
   /**
    * Key id (`keyIdOf`) of the root or device that opened the session: the session is the key's,
    * not the account's, and ends when the account's statements no longer list the key (a revoked
-   * device, a removed root). 1..64 characters.
+   * device). 1..64 characters.
    */
   readonly signerId: string;
   readonly expiresAt: number;

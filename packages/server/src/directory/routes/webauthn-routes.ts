@@ -123,7 +123,7 @@ export function webAuthnRoutes(app: HttpApp, ctx: DirectoryContext): void {
         createdAt: now,
       });
       if (!added) throw new ApiError(409, 'E_CONFLICT', 'This credential is registered already.');
-      // The session is the credential's: it ends if a later statement removes this root.
+      // The session is the credential's: it lasts while the account's statements list this root.
       const session = await issueSession(ctx, accountId, await keyIdOf(publicKey));
       ctx.logger.log('info', 'webauthn registered', { account: accountId });
       return c.json({ ...session, credential: { idB64: credential.id, publicKeyB64: toB64u(publicKey) } }, 200);

@@ -25,8 +25,8 @@ export interface DirectoryConfig {
   /** Requests per client address and window on POST /v1/statements (default 60 per minute). */
   readonly statementRateLimit: { readonly limit: number; readonly windowMs: number };
   /**
-   * Addresses of the reverse proxies in front of the server (exact IPs, as the socket reports
-   * them, e.g. `127.0.0.1` or `::ffff:10.0.0.2`). A request whose socket peer is one of them is
+   * Addresses of the reverse proxies in front of the server (IPs, e.g. `127.0.0.1` or `::1`; an
+   * IPv4 address also matches its IPv4-mapped IPv6 form, `::ffff:127.0.0.1`). A request whose socket peer is one of them is
    * counted, for rate limits, under the address its X-Forwarded-For names: the rightmost entry
    * that is not itself a trusted proxy (RFC 7239 §5.2 order: each proxy appends). Default none:
    * the header is ignored, since any client can send it.

@@ -20,6 +20,16 @@ export interface RateLimitOptions {
 const MAX_ADDRESS_LENGTH = 64;
 
 /**
+ * An IPv4 address written as IPv6 (`::ffff:192.0.2.1`, what a socket bound to `::` reports for
+ * an IPv4 peer, RFC 4291 §2.5.5.2) as plain IPv4, so that one client is one key however it is
+ * written, and a proxy configured as `127.0.0.1` matches a dual-stack socket's `::ffff:127.0.0.1`.
+ */
+export function normalizeAddress(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1];
+  return mapped !== undefined && isIP(mapped) === 4 ? mapped : address;
+}
+
+/**
  * The client's address for rate limiting: the socket peer, unless the peer is one of
  * `trustedProxies`; then the rightmost X-Forwarded-For entry that is not itself a trusted proxy
  * (each proxy appends the address it received from, so entries left of the last untrusted one
@@ -28,7 +38,7 @@ const MAX_ADDRESS_LENGTH = 64;
 export function clientAddress(c: Context, trustedProxies: ReadonlySet<string>): string {
   let peer: string;
   try {
-    peer = getConnInfo(c).remote.address ?? 'unknown';
+    peer = normalizeAddress(getConnInfo(c).remote.address ?? 'unknown');
   } catch {
     peer = 'in-process'; // app.request() in tests has no socket
   }
@@ -37,7 +47,7 @@ export function clientAddress(c: Context, trustedProxies: ReadonlySet<string>): 
   if (header === undefined) return peer;
   const hops = header.split(',');
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = (hops[i] as string).trim();
+    const hop = normalizeAddress((hops[i] as string).trim());
     if (hop === '' || trustedProxies.has(hop)) continue;
     return isIP(hop) !== 0 ? hop : hop.slice(0, MAX_ADDRESS_LENGTH);
   }
@@ -46,7 +56,7 @@ export function clientAddress(c: Context, trustedProxies: ReadonlySet<string>): 
 
 /** A limit on requests per client address (see `clientAddress`), answering 429 `E_RATE_LIMITED`. */
 export function addressRateLimit(options: RateLimitOptions, trustedProxies: readonly string[] = []): MiddlewareHandler {
-  const trusted = new Set(trustedProxies);
+  const trusted = new Set(trustedProxies.map(normalizeAddress));
   return rateLimiter({
     windowMs: options.windowMs,
     limit: options.limit,

@@ -5,6 +5,7 @@
 // Everything else is a subpath by audience:
 //   @sigil/sdk/browser       a person's account in a browser (register and sign in with a passkey)
 //   @sigil/sdk/node          Node-only helpers (a file-backed client state store)
+//   @sigil/sdk/envelope      the envelope's header parser and limits, for relays that check posts
 //   @sigil/sdk/directory     the directory client's plumbing (state stores, verified results)
 //   @sigil/sdk/identity      identity statements and their verification (docs/STATEMENTS.md)
 //   @sigil/sdk/transparency  log proofs, signed notes, checkpoints (auditors, monitors, servers)

@@ -14,6 +14,8 @@ export type {
   CheckpointRecord,
   BlobRecord,
   MailboxMessage,
+  MailboxQuota,
+  ListMessagesOptions,
   CredentialRecord,
   ChallengeRecord,
   SessionRecord,

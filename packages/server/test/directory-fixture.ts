@@ -65,7 +65,7 @@ export async function makeDirectory(
     log,
     logger,
     now,
-    config: { authRateLimit: { limit: 100_000, windowMs: 60_000 }, ...options.config },
+    config: { authRateLimit: { limit: 100_000, windowMs: 60_000 }, statementRateLimit: { limit: 100_000, windowMs: 60_000 }, ...options.config },
   });
   const vkey = (await log.verifierKey()).vkey;
   const pinned = await parseLogVerifierKey(vkey);
@@ -79,27 +79,49 @@ export async function makeDirectory(
       clock += ms;
     },
     now,
-    async call(method, path, o = {}) {
-      const headers: Record<string, string> = {};
-      if (o.body !== undefined || o.raw !== undefined) headers['content-type'] = 'application/json';
-      if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
-      const init: RequestInit = { method, headers };
-      if (o.raw !== undefined) init.body = o.raw;
-      else if (o.body !== undefined) init.body = JSON.stringify(o.body);
-      const res = await app.request(path, init);
-      const text = await res.text();
-      let body: unknown = text;
-      try {
-        body = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body };
-    },
+    call: appCaller(app),
     openNote: (note) => openCheckpoint(note, pinned),
     close: () => store.close(),
   };
 }
+
+/** `Directory.call` over any directory app: JSON in, status and parsed JSON (or text) out. */
+export function appCaller(app: Directory['app']): Directory['call'] {
+  return async (method, path, o = {}) => {
+    const headers: Record<string, string> = {};
+    if (o.body !== undefined || o.raw !== undefined) headers['content-type'] = 'application/json';
+    if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
+    const init: RequestInit = { method, headers };
+    if (o.raw !== undefined) init.body = o.raw;
+    else if (o.body !== undefined) init.body = JSON.stringify(o.body);
+    const res = await app.request(path, init);
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body };
+  };
+}
+
+/**
+ * Bytes shaped like an envelope (docs/FORMAT.md §3): a well-formed header with one stanza, then
+ * `size` bytes in all (filler standing for the signature and payload, which the mailbox does not
+ * read). A fixed, valid P-256 sender key (the SEC1 base point G); `tag` varies the filler.
+ */
+export function envelopeLike(size = 300, tag = 0): Uint8Array {
+  const header = 80 + 133;
+  if (size < header) throw new RangeError(`"size" expected >= ${header}, got ${size}`);
+  const out = new Uint8Array(size).fill(tag);
+  out.set([0x53, 0x49, 0x47, 0x49, 0x4c, 1, 0, 1, 0, 1, 0, 0], 0); // SIGIL, v1, suite 1, chunk 65536
+  out.set(Buffer.from(P256_G, 'hex'), 12);
+  out.set([0, 1, 0], 77); // one stanza, no sender account
+  return out;
+}
+const P256_G =
+  '046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296' + '4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5';
 
 /** A service account: its root in a KeyBackend (WebCrypto here, a PKCS#11 token in production). */
 export interface ServiceAccount {

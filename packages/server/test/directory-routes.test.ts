@@ -12,6 +12,7 @@ import {
   addDevice,
   b64u,
   createServiceAccount,
+  envelopeLike,
   lookupVerified,
   makeDirectory,
   nextEpoch,
@@ -275,13 +276,13 @@ describe('mailbox', () => {
     const b = await createServiceAccount(dir, 'svc-b');
     const ta = await serviceSession(dir, 'svc-a', a.backend, a.root);
     const tb = await serviceSession(dir, 'svc-b', b.backend, b.root);
-    const m1 = await dir.call('POST', '/v1/mailbox/svc-b', { body: { envelopeB64: b64u(Uint8Array.of(1, 2, 3)) }, token: ta });
-    const m2 = await dir.call('POST', '/v1/mailbox/svc-b', { body: { envelopeB64: b64u(Uint8Array.of(4)) }, token: ta });
+    const m1 = await dir.call('POST', '/v1/mailbox/svc-b', { body: { envelopeB64: b64u(envelopeLike(300, 1)) }, token: ta });
+    const m2 = await dir.call('POST', '/v1/mailbox/svc-b', { body: { envelopeB64: b64u(envelopeLike(301, 4)) }, token: ta });
     expect([m1.status, m2.status]).toEqual([200, 200]);
     const list = await dir.call('GET', '/v1/mailbox', { token: tb });
     expect(list.body.messages.map((m: { senderId: string; envelopeB64: string }) => [m.senderId, m.envelopeB64])).toEqual([
-      ['svc-a', b64u(Uint8Array.of(1, 2, 3))],
-      ['svc-a', b64u(Uint8Array.of(4))],
+      ['svc-a', b64u(envelopeLike(300, 1))],
+      ['svc-a', b64u(envelopeLike(301, 4))],
     ]);
     expect(list.body.messages[0].createdAt).toBe(dir.now());
     expect((await dir.call('GET', '/v1/mailbox', { token: ta })).body.messages).toEqual([]);
@@ -291,19 +292,19 @@ describe('mailbox', () => {
     expect(del.status).toBe(204);
     expect((await dir.call('DELETE', `/v1/mailbox/${m1.body.id}`, { token: tb })).status).toBe(404);
     expect((await dir.call('GET', '/v1/mailbox', { token: tb })).body.messages).toHaveLength(1);
-    const nobody = await dir.call('POST', '/v1/mailbox/nobody', { body: { envelopeB64: 'AQ' }, token: ta });
+    const nobody = await dir.call('POST', '/v1/mailbox/nobody', { body: { envelopeB64: b64u(envelopeLike()) }, token: ta });
     expect(nobody.status).toBe(404);
     expect(nobody.body.error.code).toBe('E_UNKNOWN_ACCOUNT');
-    expect((await dir.call('POST', '/v1/mailbox/svc-b', { body: { envelopeB64: 'AQ' } })).status).toBe(401);
+    expect((await dir.call('POST', '/v1/mailbox/svc-b', { body: { envelopeB64: b64u(envelopeLike()) } })).status).toBe(401);
   });
 
   it('refuses messages over the store limit (413 E_LIMIT) and bodies over the body limit (413)', async () => {
-    const small = await makeDirectory({ store: { limits: { maxMessageBytes: 100 } }, config: { maxBodyBytes: 4096 } });
+    const small = await makeDirectory({ store: { limits: { maxMessageBytes: 400 } }, config: { maxBodyBytes: 4096 } });
     try {
       const a = await createServiceAccount(small, 'svc-a');
       const t = await serviceSession(small, 'svc-a', a.backend, a.root);
-      expect((await small.call('POST', '/v1/mailbox/svc-a', { body: { envelopeB64: b64u(new Uint8Array(100)) }, token: t })).status).toBe(200);
-      const over = await small.call('POST', '/v1/mailbox/svc-a', { body: { envelopeB64: b64u(new Uint8Array(101)) }, token: t });
+      expect((await small.call('POST', '/v1/mailbox/svc-a', { body: { envelopeB64: b64u(envelopeLike(400)) }, token: t })).status).toBe(200);
+      const over = await small.call('POST', '/v1/mailbox/svc-a', { body: { envelopeB64: b64u(envelopeLike(401)) }, token: t });
       expect(over.status).toBe(413);
       expect(over.body.error.code).toBe('E_LIMIT');
       const huge = await small.call('POST', '/v1/mailbox/svc-a', { body: { envelopeB64: b64u(new Uint8Array(5000)) }, token: t });

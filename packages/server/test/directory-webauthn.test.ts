@@ -90,6 +90,29 @@ describe('registration', () => {
   });
 });
 
+describe('a registration that never publishes a genesis', () => {
+  it('holds its account id for an hour, then is deleted with its credential and sessions, and the id can be registered again', async () => {
+    const first = await register('squat@example.com');
+    dir.advance(59 * 60_000);
+    const early = await dir.call('POST', '/v1/auth/webauthn/register/options', { body: { accountId: 'squat@example.com', displayName: 'x' } });
+    expect([early.status, early.body.error.code]).toEqual([409, 'E_CONFLICT']);
+    dir.advance(2 * 60_000);
+    const again = await register('squat@example.com'); // another authenticator takes the id
+    expect(again.body.credential.idB64).not.toBe(b64u(first.soft.credentialId));
+    expect(await dir.store.getCredential(b64u(first.soft.credentialId))).toBeUndefined();
+    expect((await dir.call('GET', '/v1/mailbox', { token: first.token })).status).toBe(401);
+  });
+
+  it('is kept once its genesis is published', async () => {
+    const { soft, token } = await register('alice@example.com');
+    expect((await postStatement(dir, await webAuthnGenesis('alice@example.com', soft), [], token)).status).toBe(200);
+    dir.advance(2 * 60 * 60_000);
+    const taken = await dir.call('POST', '/v1/auth/webauthn/register/options', { body: { accountId: 'alice@example.com', displayName: 'x' } });
+    expect(taken.status).toBe(409);
+    expect(await dir.store.getCredential(b64u(soft.credentialId))).toBeDefined();
+  });
+});
+
 describe('sign-in', () => {
   it('signs in with allowCredentials and discoverably; stores the counter', async () => {
     const { soft } = await register('alice');

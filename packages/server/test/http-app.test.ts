@@ -4,7 +4,7 @@ import { SigilError } from '@sigil/sdk';
 import { API_HEADERS, apiJson, createHttpApp } from '../src/http/app.js';
 import { ApiError } from '../src/http/errors.js';
 import { memoryLogger } from '../src/http/logger.js';
-import { authRateLimit } from '../src/http/rate-limit.js';
+import { addressRateLimit } from '../src/http/rate-limit.js';
 
 const Echo = z.object({ name: z.string().min(1).max(20), count: z.number().int().nonnegative() });
 
@@ -29,7 +29,7 @@ function makeApp() {
   app.get('/v1/forbidden', () => {
     throw new ApiError(403, 'E_FORBIDDEN', 'Not yours.');
   });
-  app.use('/v1/auth/*', authRateLimit({ limit: 3, windowMs: 60_000 }));
+  app.use('/v1/auth/*', addressRateLimit({ limit: 3, windowMs: 60_000 }));
   app.post('/v1/auth/start', (c) => c.json({ ok: true }));
   app.get('/v1/fast', (c) => apiJson(c, '{"fast":true}'));
   app.doc31('/v1/openapi.json', { openapi: '3.1.0', info: { title: 't', version: '1' } });

@@ -2,7 +2,7 @@
 // HTTP, keeps its software log key in a 0600 file beside the database (the same key after a
 // restart), or on a SoftHSM token with --pkcs11-module; stops cleanly on SIGTERM and SIGINT.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +129,13 @@ describe('sigil-server', () => {
       expect(second.stdout()).not.toContain('generated the log key');
       second.child.kill('SIGTERM');
       expect(await second.exit, second.stdout()).toEqual({ code: 0, signal: null });
+      // The PIN from a file, with none in the environment.
+      const pinFile = path.join(tmp, 'token.pin');
+      writeFileSync(pinFile, `${token.pin}\n`, { mode: 0o600 });
+      const fromFile = await start([...args, '--pin-file', pinFile], token.env);
+      expect(fromFile.vkey).toBe(first.vkey);
+      fromFile.child.kill('SIGTERM');
+      expect((await fromFile.exit).code).toBe(0);
       const wrongPin = run(['serve', '--port', '0', ...args], { ...token.env, SIGIL_PKCS11_PIN: 'wrong-pin' });
       expect((await wrongPin.exit).code).toBe(1);
     } finally {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SigilError } from '@sigil/sdk';
 import { STATEMENT_LIMITS, encodeSignedStatement } from '@sigil/sdk/identity';
-import { DEFAULT_STORE_LIMITS, SqliteStore, openSqliteStore } from '@sigil/server';
+import { DEFAULT_STORE_LIMITS, SqliteStore, openSqliteStore, sessionTokenHash } from '@sigil/server';
 import { SQLITE_MIGRATIONS } from '../src/store/sqlite-migrations.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -105,6 +105,29 @@ describe('SqliteStore specifics', () => {
         ['statements', 'TEXT', 1],
       ]);
       after.close();
+    });
+  });
+  it('drops the sessions of a version-3 database when it migrates (they name no key), keeping everything else', async () => {
+    await inTempDb(async (file) => {
+      const db = new Database(file);
+      db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT');
+      db.exec(SQLITE_MIGRATIONS[0] as string);
+      (SQLITE_MIGRATIONS[1] as (db: Database.Database) => void)(db);
+      (SQLITE_MIGRATIONS[2] as (db: Database.Database) => void)(db);
+      db.prepare("INSERT INTO accounts (id, kind, created_at) VALUES ('alice', 'user', 1)").run();
+      const token = new Uint8Array(32).fill(5);
+      db.prepare("INSERT INTO sessions (token_hash, account_id, expires_at) VALUES (?, 'alice', 1000)").run(Buffer.from(sessionTokenHash(token)));
+      db.prepare('INSERT INTO schema_version (version) VALUES (3)').run();
+      db.close();
+      const store = await openSqliteStore(file);
+      try {
+        expect(await store.getSession(token, 1)).toBeUndefined();
+        expect(await store.getAccount('alice')).toEqual({ id: 'alice', kind: 'user', createdAt: 1 });
+        await store.createSession(token, { accountId: 'alice', signerId: 'k', expiresAt: 1000 });
+        expect(await store.getSession(token, 1)).toEqual({ accountId: 'alice', signerId: 'k', expiresAt: 1000 });
+      } finally {
+        await store.close();
+      }
     });
   });
   it("sees the tree grow through another connection's appends and its own, at once", () =>

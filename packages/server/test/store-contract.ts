@@ -281,6 +281,50 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         expect(await store.listMessages('alice')).toEqual([]);
         expect(await store.listMessages('bob')).toEqual([]);
       });
+      it('holds a recipient to its quota of messages and bytes, the rest untouched', async () => {
+        const post = (to: string, size: number) =>
+          store.postMessage({ senderId: 'bob', recipientId: to, bytes: new Uint8Array(size), createdAt: 1 }, { maxMessages: 3, maxBytes: 100 });
+        expect(await post('alice', 60)).toBeDefined();
+        expect(await post('alice', 41)).toBeUndefined(); // 101 bytes: over
+        expect(await post('alice', 40)).toBeDefined(); // exactly 100
+        expect(await post('alice', 0)).toBeDefined(); // 3 messages
+        expect(await post('alice', 0)).toBeUndefined(); // a fourth: over
+        expect((await store.listMessages('alice')).map((m) => m.bytes.length)).toEqual([60, 40, 0]);
+        expect(await post('bob', 100)).toBeDefined(); // another recipient has its own quota
+        const first = (await store.listMessages('alice'))[0]!;
+        expect(await store.deleteMessage('alice', first.id)).toBe(true);
+        expect(await post('alice', 60)).toBeDefined(); // room again once read and deleted
+        const empty = (await store.listMessages('alice')).find((m) => m.bytes.length === 0)!;
+        expect(await store.deleteMessage('alice', empty.id)).toBe(true); // room for one more message
+        const both = await Promise.all([post('alice', 0), post('alice', 0)]);
+        expect(both.filter((m) => m !== undefined)).toHaveLength(1); // concurrent posts cannot both fit
+        expect(await codeOf(post('carol', 1))).toBe('E_UNKNOWN_ACCOUNT');
+      });
+      it('bounds a page by the bytes of its messages, never returning an empty page while some remain', async () => {
+        for (const size of [30, 30, 50, 10, 200, 5]) {
+          await store.postMessage({ senderId: 'bob', recipientId: 'alice', bytes: new Uint8Array(size).fill(size), createdAt: 1 });
+        }
+        const sizes = async (o: { afterId?: number; limit?: number; maxBytes?: number }) => (await store.listMessages('alice', o)).map((m) => m.bytes.length);
+        expect(await sizes({ maxBytes: 60 })).toEqual([30, 30]);
+        expect(await sizes({ maxBytes: 59 })).toEqual([30]);
+        expect(await sizes({ maxBytes: 1 })).toEqual([30]); // the first always
+        expect(await sizes({ maxBytes: 1000 })).toEqual([30, 30, 50, 10, 200, 5]);
+        expect(await sizes({ maxBytes: 1000, limit: 2 })).toEqual([30, 30]);
+        const all = await store.listMessages('alice');
+        expect(await sizes({ afterId: all[3]!.id, maxBytes: 100 })).toEqual([200]); // larger than the bound: alone
+        expect(await sizes({ afterId: all[4]!.id, maxBytes: 100 })).toEqual([5]);
+        expect(await sizes({ afterId: all[5]!.id, maxBytes: 100 })).toEqual([]);
+        // Walking pages by id returns every message once, in order.
+        const seen: number[] = [];
+        for (let after = 0, pages = 0; pages < 10; pages++) {
+          const page = await store.listMessages('alice', { afterId: after, maxBytes: 60 });
+          if (page.length === 0) break;
+          expect(page.reduce((n, m) => n + m.bytes.length, 0) <= 60 || page.length === 1).toBe(true);
+          seen.push(...page.map((m) => m.bytes.length));
+          after = page.at(-1)!.id;
+        }
+        expect(seen).toEqual([30, 30, 50, 10, 200, 5]);
+      });
     });
 
     describe('WebAuthn credentials', () => {
@@ -328,32 +372,63 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
     describe('sessions', () => {
       const token = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 + i);
       it('are found by token until they expire, and can be deleted', async () => {
-        await store.createSession(token, { accountId: 'alice', expiresAt: 500 });
-        expect(await store.getSession(token, 499)).toEqual({ accountId: 'alice', expiresAt: 500 });
+        await store.createSession(token, { accountId: 'alice', signerId: 'k1', expiresAt: 500 });
+        expect(await store.getSession(token, 499)).toEqual({ accountId: 'alice', signerId: 'k1', expiresAt: 500 });
         expect(await store.getSession(token, 500)).toBeUndefined();
         const other = token.slice();
         other[31]! ^= 1;
         expect(await store.getSession(other, 1)).toBeUndefined();
         await store.deleteSession(token);
         expect(await store.getSession(token, 1)).toBeUndefined();
-        expect(await codeOf(store.createSession(token.subarray(0, 15), { accountId: 'alice', expiresAt: 1 }))).toBe('RangeError');
-        expect(await codeOf(store.createSession(token, { accountId: 'carol', expiresAt: 1 }))).toBe('E_UNKNOWN_ACCOUNT');
+        expect(await codeOf(store.createSession(token.subarray(0, 15), { accountId: 'alice', signerId: 'k1', expiresAt: 1 }))).toBe('RangeError');
+        expect(await codeOf(store.createSession(token, { accountId: 'carol', signerId: 'k1', expiresAt: 1 }))).toBe('E_UNKNOWN_ACCOUNT');
       });
       it('store a hash of the token, never the token', async () => {
-        await store.createSession(token, { accountId: 'alice', expiresAt: 500 });
+        await store.createSession(token, { accountId: 'alice', signerId: 'k1', expiresAt: 500 });
         if (t.rawBytes === undefined) return;
         const raw = Buffer.from(await t.rawBytes());
         expect(raw.indexOf(Buffer.from(token))).toBe(-1);
         expect(raw.indexOf(Buffer.from(token.subarray(0, 16)))).toBe(-1);
       });
+      it('remember the key that opened them', async () => {
+        await store.createSession(token, { accountId: 'alice', signerId: 'device-key-id', expiresAt: 500 });
+        expect((await store.getSession(token, 1))?.signerId).toBe('device-key-id');
+        expect(await codeOf(store.createSession(token, { accountId: 'alice', signerId: '', expiresAt: 1 }))).toBe('RangeError');
+      });
       it('deleteExpired removes expired challenges and sessions only', async () => {
-        await store.createSession(token, { accountId: 'alice', expiresAt: 50 });
-        await store.createSession(token.map((b) => b ^ 0xff), { accountId: 'alice', expiresAt: 150 });
+        await store.createSession(token, { accountId: 'alice', signerId: 'k1', expiresAt: 50 });
+        await store.createSession(token.map((b) => b ^ 0xff), { accountId: 'alice', signerId: 'k1', expiresAt: 150 });
         await store.putChallenge({ challenge: 'old', purpose: 'p', expiresAt: 50 });
         await store.putChallenge({ challenge: 'new', purpose: 'p', expiresAt: 150 });
         expect(await store.deleteExpired(100)).toBe(2);
         expect(await store.getSession(token.map((b) => b ^ 0xff), 100)).toBeDefined();
         expect(await store.takeChallenge('new', 100)).toBeDefined();
+      });
+    });
+
+    describe('registrations without a genesis', () => {
+      it('are deleted after their time with everything of theirs; accounts with a statement never are', async () => {
+        await store.createAccount({ id: 'carol', kind: 'user', createdAt: 50 });
+        await store.createAccount({ id: 'dave', kind: 'user', createdAt: 10 });
+        await store.appendStatement({ accountId: 'dave', kind: 'genesis', bytes: enc.encode('dave genesis'), now: 10 });
+        await store.addCredential({ credentialId: 'Y2Fyb2w', accountId: 'carol', publicKey: Uint8Array.of(1), counter: 0, transports: [], createdAt: 50 });
+        await store.createSession(Uint8Array.from({ length: 32 }, (_, i) => i), { accountId: 'carol', signerId: 'k', expiresAt: 10_000 });
+        await store.putBlob({ ownerId: 'carol', name: 'passkey-backup', bytes: Uint8Array.of(1), updatedAt: 50 });
+        await store.postMessage({ senderId: 'carol', recipientId: 'dave', bytes: Uint8Array.of(1), createdAt: 50 });
+        await store.postMessage({ senderId: 'dave', recipientId: 'carol', bytes: Uint8Array.of(2), createdAt: 50 });
+        expect(await store.deleteUnpublishedAccounts(50)).toBe(1); // alice (1): carol (50) is not older than 50
+        expect(await store.getAccount('alice')).toBeUndefined();
+        expect(await store.getAccount('carol')).toBeDefined();
+        expect(await store.getAccount('bob')).toBeDefined(); // a service account
+        expect(await store.deleteUnpublishedAccounts(51)).toBe(1);
+        expect(await store.getAccount('carol')).toBeUndefined();
+        expect(await store.getCredential('Y2Fyb2w')).toBeUndefined();
+        expect(await store.getSession(Uint8Array.from({ length: 32 }, (_, i) => i), 1)).toBeUndefined();
+        expect(await store.getBlob('carol', 'passkey-backup')).toBeUndefined();
+        expect(await store.listMessages('dave')).toEqual([]);
+        expect(await store.getAccount('dave')).toBeDefined(); // it has a statement
+        expect(await store.deleteUnpublishedAccounts(1_000_000)).toBe(0);
+        expect(await store.createAccount({ id: 'carol', kind: 'user', createdAt: 60 })).toBe(true); // the id is free again
       });
     });
 

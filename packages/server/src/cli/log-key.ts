@@ -55,6 +55,32 @@ export async function loadSoftwareLogKey(file: string, logger: Logger): Promise<
   return { signer: { backend, key: ref }, close: async () => {} };
 }
 
+/** The environment variable that may carry the token's user PIN. */
+export const PIN_ENV = 'SIGIL_PKCS11_PIN';
+
+/**
+ * The token PIN from `env` (by default this process's environment), removed from it as it is
+ * read, so that no child process inherits it and nothing later in the process finds it there.
+ * The kernel's copy of the environment the process started with (/proc/PID/environ, readable by
+ * the same user and root) keeps it: `--pin-file` keeps the PIN out of the environment entirely.
+ * `undefined` if absent or empty.
+ */
+export function takePinFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const pin = env[PIN_ENV];
+  delete env[PIN_ENV];
+  return pin === undefined || pin === '' ? undefined : pin;
+}
+
+/**
+ * The token PIN from the first line of `file` (a trailing newline is not part of it).
+ * @throws Error if the file cannot be read or its first line is empty.
+ */
+export async function readPinFile(file: string): Promise<string> {
+  const pin = (await readFile(file, 'utf8')).split(/\r?\n/, 1)[0] ?? '';
+  if (pin === '') throw new Error(`${file} holds no PIN on its first line`);
+  return pin;
+}
+
 export interface Pkcs11LogKeyOptions {
   readonly module: string;
   readonly token: string;

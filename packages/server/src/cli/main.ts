@@ -3,10 +3,12 @@
 //
 //   sigil-server serve --db ./sigil.db --port 8787 [--host 127.0.0.1] [--rp-id localhost]
 //     [--origin http://localhost:8787] [--log-origin localhost/sigil-log]
-//     [--pkcs11-module M --token T --key-label L]      (PIN from SIGIL_PKCS11_PIN)
+//     [--pkcs11-module M --token T --key-label L [--pin-file F]]   (else PIN from SIGIL_PKCS11_PIN)
+//     [--trusted-proxy ADDR]...
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '../http/logger.js';
-import { loadSoftwareLogKey, openPkcs11LogKey, type LoadedLogKey } from './log-key.js';
+import { loadSoftwareLogKey, openPkcs11LogKey, readPinFile, takePinFromEnvironment, type LoadedLogKey } from './log-key.js';
 import { startDirectoryServer } from './serve.js';
 
 // Node's pool for small Buffers, 8 KiB by default, 64 KiB in this process. Every account lookup
@@ -33,9 +35,14 @@ Options of serve:
   --pkcs11-module PATH  keep the log key in a PKCS#11 token (e.g. /usr/lib/softhsm/libsofthsm2.so)
   --token LABEL         label of the token (with --pkcs11-module)
   --key-label LABEL     CKA_LABEL of the log key on the token (default sigil-log; generated if absent)
+  --pin-file FILE       read the token's user PIN from the first line of FILE (instead of the environment)
+  --trusted-proxy ADDR  IP address of a reverse proxy in front of the server; repeat for several.
+                        Requests from it are rate-limited by the client address it appends to
+                        X-Forwarded-For (without this, the header is ignored)
 
 Environment:
-  SIGIL_PKCS11_PIN      user PIN of the token (required with --pkcs11-module)
+  SIGIL_PKCS11_PIN      user PIN of the token (with --pkcs11-module, unless --pin-file); removed
+                        from the environment as soon as it is read
 
 Without --pkcs11-module the log key is a software key file beside the database (<db>.logkey,
 PKCS#8, mode 0600), created on first start. The log's verifier key (vkey) is printed at start:
@@ -64,6 +71,8 @@ async function main(argv: string[]): Promise<void> {
         'pkcs11-module': { type: 'string' },
         token: { type: 'string' },
         'key-label': { type: 'string', default: 'sigil-log' },
+        'pin-file': { type: 'string' },
+        'trusted-proxy': { type: 'string', multiple: true },
       },
     });
   } catch (e) {
@@ -80,15 +89,21 @@ async function main(argv: string[]): Promise<void> {
   const rpId = values['rp-id'];
   const origins = values.origin ?? ['http://localhost:8787'];
 
+  const trustedProxies = values['trusted-proxy'] ?? [];
+  for (const a of trustedProxies) if (isIP(a) === 0) fail(`--trusted-proxy expected an IP address, got ${a}`);
+
+  // Taken out of the environment first, whatever happens next: no child and no later code sees it.
+  const envPin = takePinFromEnvironment();
   const logger = jsonLogger();
   let logKey: LoadedLogKey;
   if (values['pkcs11-module'] !== undefined) {
     if (values.token === undefined) fail('--pkcs11-module needs --token');
-    const pin = process.env['SIGIL_PKCS11_PIN'];
-    if (pin === undefined || pin === '') fail('--pkcs11-module needs the PIN in SIGIL_PKCS11_PIN');
+    const pin = values['pin-file'] !== undefined ? await readPinFile(values['pin-file']) : envPin;
+    if (pin === undefined) fail('--pkcs11-module needs the PIN: --pin-file FILE or SIGIL_PKCS11_PIN');
     logKey = await openPkcs11LogKey({ module: values['pkcs11-module'], token: values.token, pin, label: values['key-label'] }, logger);
   } else {
     if (values.token !== undefined) fail('--token needs --pkcs11-module');
+    if (values['pin-file'] !== undefined) fail('--pin-file needs --pkcs11-module');
     logKey = await loadSoftwareLogKey(`${values.db}.logkey`, logger);
   }
 
@@ -116,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
       host: values.host,
       port: Number(values.port),
       logOrigin: values['log-origin'] ?? `${rpId}/sigil-log`,
-      config: { rpId, origins },
+      config: { rpId, origins, trustedProxies },
       logKey,
       logger,
     });

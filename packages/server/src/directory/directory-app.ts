@@ -1,11 +1,9 @@
 // The key directory's HTTP API (docs/DIRECTORY.md; contract: directory-api.md) on the app shell
 // of ../http: validation, size limits, rate limits on /v1/auth/*, errors and access logs.
-import { bodyLimit } from 'hono/body-limit';
 import { resolveDirectoryConfig, type DirectoryConfig } from '../config.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';
-import { errorBody } from '../http/errors.js';
 import { silentLogger, type Logger } from '../http/logger.js';
-import { authRateLimit } from '../http/rate-limit.js';
+import { addressRateLimit } from '../http/rate-limit.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import { AccountFolds } from './account-folds.js';
@@ -19,7 +17,7 @@ import { mailboxRoutes } from './routes/mailbox-routes.js';
 import { serviceAuthRoutes } from './routes/service-auth-routes.js';
 import { webAuthnRoutes } from './routes/webauthn-routes.js';
 
-/** Expired challenges and sessions are deleted at most this often. */
+/** Expired challenges, sessions and registrations are deleted at most this often. */
 const SWEEP_INTERVAL_MS = 60_000;
 
 export interface DirectoryAppOptions {
@@ -62,6 +60,8 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
       lastSweep = t;
       const removed = await options.store.deleteExpired(t);
       if (removed > 0) logger.log('debug', 'expired challenges and sessions removed', { removed });
+      const abandoned = await options.store.deleteUnpublishedAccounts(t - config.registrationTtlMs);
+      if (abandoned > 0) logger.log('info', 'registrations without a genesis expired', { accounts: abandoned });
     },
     store: options.store,
     log: options.log,
@@ -75,15 +75,17 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
       checkpoint: { current: undefined },
     },
   };
-  const app = createHttpApp({ logger, maxBodyBytes: config.maxBodyBytes });
-  app.use('/v1/auth/*', authRateLimit(config.authRateLimit));
-  app.use(
-    '/v1/auth/*',
-    bodyLimit({
-      maxSize: config.maxAuthBodyBytes,
-      onError: (c) => c.json(errorBody('E_BODY_TOO_LARGE', `Authentication requests are limited to ${config.maxAuthBodyBytes} bytes.`), 413),
-    }),
-  );
+  const app = createHttpApp({
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    bodyLimits: [{ prefix: '/v1/auth/', maxBytes: config.maxAuthBodyBytes }],
+    guards: [
+      { prefix: '/v1/auth/', handler: addressRateLimit(config.authRateLimit, config.trustedProxies) },
+      // Statements are verified (signatures, a fold) before anything is written: work an
+      // unauthenticated client can ask for, so it is braked per address like sign-in.
+      { prefix: '/v1/statements', method: 'POST', handler: addressRateLimit(config.statementRateLimit, config.trustedProxies) },
+    ],
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',

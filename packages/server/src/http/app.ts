@@ -10,10 +10,11 @@
 // @hono/node-server writes directly.
 import { randomBytes } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody, toApiError } from './errors.js';
+import { jsonNestingExceeds } from './json-depth.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -49,11 +50,37 @@ export function apiJson(c: Context, json: string | Uint8Array<ArrayBuffer>, stat
   });
 }
 
+/**
+ * Whether the answer goes out before the request's body was read to its end (a 413, a 429 or a
+ * 401 decided from the headers). The client may still be sending that body: the connection then
+ * carries bytes that belong to no request, so the answer says `Connection: close` (RFC 9112
+ * §9.6) and the client opens a new connection for its next request instead of finding this one
+ * reset under it. Only a request served by @hono/node-server has a socket to care about.
+ */
+function bodyLeftUnread(c: Context): boolean {
+  const incoming = (c.env as { incoming?: { readableEnded?: boolean; method?: string } } | undefined)?.incoming;
+  if (incoming === undefined || incoming.method === 'GET' || incoming.method === 'HEAD') return false;
+  return incoming.readableEnded === false;
+}
+
 export interface HttpAppOptions {
   readonly logger: Logger;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes: number;
+  /** Smaller limits for the paths under a prefix (the first prefix that matches), e.g. `/v1/auth/`. */
+  readonly bodyLimits?: readonly { readonly prefix: string; readonly maxBytes: number }[] | undefined;
+  /** Deepest nesting of arrays and objects in a JSON body (default 32); deeper is 400 `E_BAD_REQUEST`. */
+  readonly maxJsonDepth?: number | undefined;
+  /**
+   * Middleware that runs before any body is read (rate limits), each on the requests whose path
+   * starts with `prefix` (and whose method is `method`, if given): a refused request costs its
+   * headers only.
+   */
+  readonly guards?: readonly { readonly prefix: string; readonly method?: string | undefined; readonly handler: MiddlewareHandler }[] | undefined;
 }
+
+/** Default of `HttpAppOptions.maxJsonDepth`: the API's deepest body (a WebAuthn response) nests 5. */
+export const DEFAULT_MAX_JSON_DEPTH = 32;
 
 export type HttpApp = OpenAPIHono;
 
@@ -86,6 +113,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       const headers = c.res.headers;
       for (const name in API_HEADERS) headers.set(name, API_HEADERS[name] as string);
       headers.set('x-request-id', id);
+      if (bodyLeftUnread(c)) headers.set('connection', 'close');
     }
     const status = c.res.status;
     logger.log(status >= 500 ? 'error' : 'info', 'request', {
@@ -96,13 +124,36 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
-  const limitBodies = bodyLimit({
-    maxSize: options.maxBodyBytes,
-    onError: (c) => c.json(errorBody('E_BODY_TOO_LARGE', `Request bodies are limited to ${options.maxBodyBytes} bytes.`), 413),
-  });
+  for (const guard of options.guards ?? []) {
+    app.use('*', (c, next) =>
+      c.req.path.startsWith(guard.prefix) && (guard.method === undefined || c.req.method === guard.method) ? guard.handler(c, next) : next(),
+    );
+  }
+  const limitOf = (maxBytes: number) =>
+    bodyLimit({
+      maxSize: maxBytes,
+      onError: (c) => c.json(errorBody('E_BODY_TOO_LARGE', `Request bodies here are limited to ${maxBytes} bytes.`), 413),
+    });
+  const limits = (options.bodyLimits ?? []).map((l) => ({ prefix: l.prefix, limit: limitOf(l.maxBytes) }));
+  const defaultLimit = limitOf(options.maxBodyBytes);
+  const maxDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  // A JSON body is read here, within the size limit, and its nesting bounded before any parser
+  // sees it; the validators then parse the text hono keeps (c.req.json() reads the cached text).
+  const boundJson = async (c: Context, next: Next): Promise<void> => {
+    if (/^application\/(?:[\w.+-]+\+)?json\b/i.test(c.req.header('content-type') ?? '') && jsonNestingExceeds(await c.req.text(), maxDepth)) {
+      c.res = c.json(errorBody('E_BAD_REQUEST', `JSON bodies may nest at most ${maxDepth} levels.`), 400);
+      return;
+    }
+    await next();
+  };
   // GET and HEAD carry no body; skipping them also spares @hono/node-server building the full
   // Request object that reading `body` needs.
-  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBodies(c, next)));
+  app.use('*', (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const path = c.req.path;
+    const limit = limits.find((l) => path.startsWith(l.prefix))?.limit ?? defaultLimit;
+    return limit(c, () => boundJson(c, next));
+  });
 
   app.notFound((c) => c.json(errorBody('E_NOT_FOUND', 'No such route.'), 404));
   app.onError((err, c) => {

@@ -15,6 +15,7 @@ export const HTTP_ERROR_CODES = [
   'E_FORBIDDEN',
   'E_CONFLICT',
   'E_RATE_LIMITED',
+  'E_MAILBOX_FULL',
   'E_INTERNAL',
 ] as const;
 

@@ -159,4 +159,20 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     db.exec('ALTER TABLE accounts DROP COLUMN statements');
     db.exec('ALTER TABLE accounts RENAME COLUMN statements_b64 TO statements');
   },
+  // Version 4: a session belongs to the key (root or device) that opened it, so that revoking the
+  // key ends it (signer_id, its key id). Sessions of version 3 name no key and are dropped: their
+  // holders sign in again. A partial index finds registrations that never published a genesis
+  // (no packed statement) by age, and mailbox rows by sender, for deleting such accounts.
+  `
+  DROP TABLE sessions;
+  CREATE TABLE sessions (
+    token_hash BLOB PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    signer_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_by_account ON sessions(account_id);
+  CREATE INDEX accounts_unpublished ON accounts(created_at) WHERE statements = '';
+  CREATE INDEX mailbox_by_sender ON mailbox(sender_id);
+  `,
 ];

@@ -22,7 +22,9 @@ import {
   type CheckpointRecord,
   type CredentialRecord,
   type ListStatementsOptions,
+  type ListMessagesOptions,
   type MailboxMessage,
+  type MailboxQuota,
   type ManyAccountStatements,
   type NewStatement,
   type NextStatement,
@@ -122,6 +124,9 @@ export class SqliteStore implements Store {
   readonly #readNodes: (keys: readonly NodeKey[]) => Uint8Array[];
   /** Rows [treeSize, id, kind, packed statements] of getManyAccountStatements, in one snapshot. */
   readonly #readMany: (ids: readonly string[]) => unknown[][];
+  readonly #postWithin: (m: Omit<MailboxMessage, 'id'>, quota: MailboxQuota) => Row | undefined;
+  readonly #listWithin: (recipientId: string, after: number, limit: number, maxBytes: number) => Row[];
+  readonly #deleteUnpublished: (createdBefore: number) => number;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_STORE_LIMITS, ...options.limits });
@@ -178,6 +183,9 @@ export class SqliteStore implements Store {
       deleteBlob: q('DELETE FROM blobs WHERE owner_id = ? AND name = ?'),
       postMessage: q('INSERT INTO mailbox (sender_id, recipient_id, bytes, created_at) VALUES (?, ?, ?, ?) RETURNING *'),
       listMessages: q('SELECT * FROM mailbox WHERE recipient_id = ? AND id > ? ORDER BY id LIMIT ?'),
+      // length() of a BLOB column reads the size from the record header, not the blob itself.
+      messageSizes: q('SELECT length(bytes) FROM mailbox WHERE recipient_id = ? AND id > ? ORDER BY id LIMIT ?').pluck(),
+      mailboxUsage: q('SELECT count(*) AS n, coalesce(sum(length(bytes)), 0) AS bytes FROM mailbox WHERE recipient_id = ?'),
       deleteMessage: q('DELETE FROM mailbox WHERE recipient_id = ? AND id = ?'),
       addCredential: q(
         'INSERT INTO webauthn_credentials (credential_id, account_id, public_key, counter, transports, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -187,11 +195,17 @@ export class SqliteStore implements Store {
       casCounter: q('UPDATE webauthn_credentials SET counter = ? WHERE credential_id = ? AND counter = ?'),
       putChallenge: q('INSERT INTO challenges (challenge, purpose, account_id, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       takeChallenge: q('DELETE FROM challenges WHERE challenge = ? RETURNING *'),
-      createSession: q('INSERT INTO sessions (token_hash, account_id, expires_at) VALUES (?, ?, ?)'),
-      getSession: q('SELECT account_id, expires_at FROM sessions WHERE token_hash = ?'),
+      createSession: q('INSERT INTO sessions (token_hash, account_id, signer_id, expires_at) VALUES (?, ?, ?, ?)'),
+      getSession: q('SELECT account_id, signer_id, expires_at FROM sessions WHERE token_hash = ?'),
       deleteSession: q('DELETE FROM sessions WHERE token_hash = ?'),
       expireChallenges: q('DELETE FROM challenges WHERE expires_at <= ?'),
       expireSessions: q('DELETE FROM sessions WHERE expires_at <= ?'),
+      unpublishedAccounts: q("SELECT id FROM accounts WHERE statements = '' AND created_at < ? AND kind = 'user' LIMIT 1000").pluck(),
+      deleteSessionsOf: q('DELETE FROM sessions WHERE account_id = ?'),
+      deleteCredentialsOf: q('DELETE FROM webauthn_credentials WHERE account_id = ?'),
+      deleteBlobsOf: q('DELETE FROM blobs WHERE owner_id = ?'),
+      deleteMailOf: q('DELETE FROM mailbox WHERE recipient_id = ? OR sender_id = ?'),
+      deleteUnpublished: q("DELETE FROM accounts WHERE id = ? AND statements = ''"),
     };
     const Q = this.#q as Record<string, Database.Statement>;
     const getNode = (k: NodeKey): Uint8Array => {
@@ -247,6 +261,38 @@ export class SqliteStore implements Store {
       return rows;
     });
     this.#readMany = (ids) => (ids.length <= last ? readChunk(ids) : readChunks.deferred(ids));
+
+    // The quota is read under the write lock (IMMEDIATE), so concurrent posts cannot both fit.
+    const postWithin = db.transaction((m: Omit<MailboxMessage, 'id'>, quota: MailboxQuota): Row | undefined => {
+      const usage = Q.mailboxUsage!.get(m.recipientId) as { n: number; bytes: number };
+      if (usage.n + 1 > quota.maxMessages || usage.bytes + m.bytes.length > quota.maxBytes) return undefined;
+      return Q.postMessage!.get(m.senderId, m.recipientId, buf(m.bytes), m.createdAt) as Row;
+    });
+    this.#postWithin = (m, quota) => postWithin.immediate(m, quota);
+    // Sizes first, then only the rows that fit: a page never loads a message it will not return.
+    const listWithin = db.transaction((recipientId: string, after: number, limit: number, maxBytes: number): Row[] => {
+      let count = 0;
+      let total = 0;
+      for (const size of Q.messageSizes!.iterate(recipientId, after, limit) as IterableIterator<number>) {
+        total += size;
+        if (count > 0 && total > maxBytes) break;
+        count++;
+      }
+      return count === 0 ? [] : (Q.listMessages!.all(recipientId, after, count) as Row[]);
+    });
+    this.#listWithin = (recipientId, after, limit, maxBytes) => listWithin.deferred(recipientId, after, limit, maxBytes);
+    const deleteUnpublished = db.transaction((createdBefore: number): number => {
+      let removed = 0;
+      for (const id of Q.unpublishedAccounts!.all(createdBefore) as string[]) {
+        Q.deleteSessionsOf!.run(id);
+        Q.deleteCredentialsOf!.run(id);
+        Q.deleteBlobsOf!.run(id);
+        Q.deleteMailOf!.run(id, id);
+        removed += Q.deleteUnpublished!.run(id).changes;
+      }
+      return removed;
+    });
+    this.#deleteUnpublished = (createdBefore) => deleteUnpublished.immediate(createdBefore);
   }
 
   async createAccount(account: AccountRecord): Promise<boolean> {
@@ -397,11 +443,19 @@ export class SqliteStore implements Store {
     return this.#q.deleteBlob!.run(ownerId, name).changes === 1;
   }
 
-  async postMessage(message: Omit<MailboxMessage, 'id'>): Promise<MailboxMessage> {
+  async postMessage(message: Omit<MailboxMessage, 'id'>): Promise<MailboxMessage>;
+  async postMessage(message: Omit<MailboxMessage, 'id'>, quota: MailboxQuota): Promise<MailboxMessage | undefined>;
+  async postMessage(message: Omit<MailboxMessage, 'id'>, quota?: MailboxQuota): Promise<MailboxMessage | undefined> {
     checkString('senderId', message.senderId, ID_MAX);
     checkString('recipientId', message.recipientId, ID_MAX);
     checkBytes('message', message.bytes, this.limits.maxMessageBytes);
     checkInteger('createdAt', message.createdAt);
+    if (quota !== undefined) {
+      checkInteger('quota.maxMessages', quota.maxMessages);
+      checkInteger('quota.maxBytes', quota.maxBytes);
+      const r = this.#foreignKey(() => this.#postWithin(message, quota), `${message.senderId} -> ${message.recipientId}`);
+      return r && messageOf(r);
+    }
     const r = this.#foreignKey(
       () => this.#q.postMessage!.get(message.senderId, message.recipientId, buf(message.bytes), message.createdAt) as Row,
       `${message.senderId} -> ${message.recipientId}`,
@@ -409,11 +463,14 @@ export class SqliteStore implements Store {
     return messageOf(r);
   }
 
-  async listMessages(recipientId: string, options: { afterId?: number | undefined; limit?: number | undefined } = {}): Promise<MailboxMessage[]> {
+  async listMessages(recipientId: string, options: ListMessagesOptions = {}): Promise<MailboxMessage[]> {
     checkString('recipientId', recipientId, ID_MAX);
     const after = options.afterId ?? 0;
     checkInteger('afterId', after);
-    return (this.#q.listMessages!.all(recipientId, after, clampLimit(options.limit, 100)) as Row[]).map(messageOf);
+    const limit = clampLimit(options.limit, 100);
+    if (options.maxBytes === undefined) return (this.#q.listMessages!.all(recipientId, after, limit) as Row[]).map(messageOf);
+    checkInteger('maxBytes', options.maxBytes);
+    return this.#listWithin(recipientId, after, limit, options.maxBytes).map(messageOf);
   }
 
   async deleteMessage(recipientId: string, id: number): Promise<boolean> {
@@ -476,8 +533,9 @@ export class SqliteStore implements Store {
   async createSession(token: Uint8Array, session: SessionRecord): Promise<void> {
     const hash = sessionTokenHash(token);
     checkString('accountId', session.accountId, ID_MAX);
+    checkString('signerId', session.signerId, KIND_MAX);
     checkInteger('expiresAt', session.expiresAt);
-    this.#foreignKey(() => this.#q.createSession!.run(buf(hash), session.accountId, session.expiresAt), session.accountId);
+    this.#foreignKey(() => this.#q.createSession!.run(buf(hash), session.accountId, session.signerId, session.expiresAt), session.accountId);
   }
 
   async getSession(token: Uint8Array, now: number): Promise<SessionRecord | undefined> {
@@ -485,7 +543,7 @@ export class SqliteStore implements Store {
     checkInteger('now', now);
     const r = this.#q.getSession!.get(buf(hash)) as Row | undefined;
     if (r === undefined || (r.expires_at as number) <= now) return undefined;
-    return { accountId: r.account_id as string, expiresAt: r.expires_at as number };
+    return { accountId: r.account_id as string, signerId: r.signer_id as string, expiresAt: r.expires_at as number };
   }
 
   async deleteSession(token: Uint8Array): Promise<void> {
@@ -495,6 +553,11 @@ export class SqliteStore implements Store {
   async deleteExpired(now: number): Promise<number> {
     checkInteger('now', now);
     return this.#db.transaction(() => this.#q.expireChallenges!.run(now).changes + this.#q.expireSessions!.run(now).changes)();
+  }
+
+  async deleteUnpublishedAccounts(createdBefore: number): Promise<number> {
+    checkInteger('createdBefore', createdBefore);
+    return this.#deleteUnpublished(createdBefore);
   }
 
   async close(): Promise<void> {

@@ -155,7 +155,34 @@ export interface ChallengeRecord {
 
 export interface SessionRecord {
   readonly accountId: string;
+  /**
+   * Key id (`keyIdOf`) of the root or device that opened the session: the session is the key's,
+   * not the account's, and ends when the account's statements no longer list the key (a revoked
+   * device). 1..64 characters.
+   */
+  readonly signerId: string;
   readonly expiresAt: number;
+}
+
+/** How much one recipient's mailbox may hold (`Store.postMessage`). */
+export interface MailboxQuota {
+  /** Most messages waiting for the recipient. */
+  readonly maxMessages: number;
+  /** Most bytes (the sum of the messages' sizes) waiting for the recipient. */
+  readonly maxBytes: number;
+}
+
+export interface ListMessagesOptions {
+  /** Only messages with an id greater than this. */
+  readonly afterId?: number | undefined;
+  /** At most this many (default 100, maximum 1000). */
+  readonly limit?: number | undefined;
+  /**
+   * At most this many bytes of messages in the page: the page ends before the message that would
+   * take the sum of sizes over it, except that the first message is always returned, so a page
+   * is never empty while messages remain. Default: no byte bound.
+   */
+  readonly maxBytes?: number | undefined;
 }
 
 export interface StoreLimits {
@@ -244,10 +271,16 @@ export interface Store {
   deleteBlob(ownerId: string, name: string): Promise<boolean>;
 
   // Mailbox (store-and-forward of ciphertext between accounts)
-  /** @throws SigilError `E_UNKNOWN_ACCOUNT` (sender or recipient), `E_LIMIT`. */
+  /**
+   * Queues a message. With a `quota`, the recipient's count and bytes are checked and the message
+   * written in one transaction, so concurrent posts cannot overfill a mailbox: `undefined` (and
+   * nothing written) if the message would take the recipient over either figure.
+   * @throws SigilError `E_UNKNOWN_ACCOUNT` (sender or recipient), `E_LIMIT`.
+   */
   postMessage(message: Omit<MailboxMessage, 'id'>): Promise<MailboxMessage>;
-  /** Messages to `recipientId` with id > `afterId`, oldest first, at most `limit` (max 1000). */
-  listMessages(recipientId: string, options?: { afterId?: number | undefined; limit?: number | undefined }): Promise<MailboxMessage[]>;
+  postMessage(message: Omit<MailboxMessage, 'id'>, quota: MailboxQuota): Promise<MailboxMessage | undefined>;
+  /** Messages to `recipientId` with id > `afterId`, oldest first, bounded by `limit` and `maxBytes`. */
+  listMessages(recipientId: string, options?: ListMessagesOptions): Promise<MailboxMessage[]>;
   /** Deletes a message addressed to `recipientId`; `false` if there was none. */
   deleteMessage(recipientId: string, id: number): Promise<boolean>;
 
@@ -276,6 +309,13 @@ export interface Store {
   deleteSession(token: Uint8Array): Promise<void>;
   /** Removes expired challenges and sessions; returns how many rows went. */
   deleteExpired(now: number): Promise<number>;
+  /**
+   * Removes registrations that never published a genesis: user accounts created before
+   * `createdBefore` without any statement, with their credentials, sessions, blobs and mailbox
+   * messages (sent or received), so that the id can be registered again. An account that has a
+   * statement is never removed. Returns how many accounts went.
+   */
+  deleteUnpublishedAccounts(createdBefore: number): Promise<number>;
 
   /** Closes the store; later calls reject. Closing twice is not an error. */
   close(): Promise<void>;

@@ -16,7 +16,7 @@ const errorDescriptions = {
   403: 'The session may not do this (E_FORBIDDEN)',
   404: 'Unknown account or object',
   409: 'The id exists (E_CONFLICT)',
-  413: 'Too large (E_BODY_TOO_LARGE, E_LIMIT)',
+  413: 'Too large (E_BODY_TOO_LARGE, E_LIMIT, E_MAILBOX_FULL)',
   422: 'Well-formed but invalid (the SigilError code, e.g. E_DIRECTORY_PROOF)',
   429: 'Rate limited (E_RATE_LIMITED)',
 } as const;

@@ -79,7 +79,7 @@ export function serviceAuthRoutes(app: HttpApp, ctx: DirectoryContext): void {
       if (!(await verifyP1363(publicKey, serviceSessionSignatureInput(raw, accountId), signatureB64))) {
         throw new ApiError(401, 'E_UNAUTHORIZED', 'The signature does not verify.');
       }
-      const session = await issueSession(ctx, accountId);
+      const session = await issueSession(ctx, accountId, signerKeyId);
       ctx.logger.log('info', 'service session', { account: accountId, signer: signerKeyId });
       return c.json(session, 200);
     },

@@ -12,6 +12,7 @@ import {
   type AuthenticatorTransport,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { keyIdOf } from '@sigil/sdk/backend';
 import { cosePublicKeyToRaw } from '@sigil/sdk/identity';
 import { ApiError } from '../../http/errors.js';
 import type { HttpApp } from '../../http/app.js';
@@ -54,6 +55,7 @@ export function webAuthnRoutes(app: HttpApp, ctx: DirectoryContext): void {
     }),
     async (c) => {
       const { accountId, displayName } = c.req.valid('json');
+      await ctx.sweep(); // first: it releases the ids of registrations that never published a genesis
       if ((await store.getAccount(accountId)) !== undefined) throw new ApiError(409, 'E_CONFLICT', 'An account with this id exists.');
       const options = await generateRegistrationOptions({
         rpName: config.rpName,
@@ -66,7 +68,6 @@ export function webAuthnRoutes(app: HttpApp, ctx: DirectoryContext): void {
         authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
         timeout: config.webauthnChallengeTtlMs,
       });
-      await ctx.sweep();
       await store.putChallenge({ challenge: options.challenge, purpose: REGISTER, accountId, expiresAt: ctx.now() + config.webauthnChallengeTtlMs });
       return c.json({ options: options as unknown as Record<string, unknown> }, 200);
     },
@@ -122,7 +123,8 @@ export function webAuthnRoutes(app: HttpApp, ctx: DirectoryContext): void {
         createdAt: now,
       });
       if (!added) throw new ApiError(409, 'E_CONFLICT', 'This credential is registered already.');
-      const session = await issueSession(ctx, accountId);
+      // The session is the credential's: it lasts while the account's statements list this root.
+      const session = await issueSession(ctx, accountId, await keyIdOf(publicKey));
       ctx.logger.log('info', 'webauthn registered', { account: accountId });
       return c.json({ ...session, credential: { idB64: credential.id, publicKeyB64: toB64u(publicKey) } }, 200);
     },
@@ -200,7 +202,7 @@ export function webAuthnRoutes(app: HttpApp, ctx: DirectoryContext): void {
       if (!(await store.updateCredentialCounter(stored.credentialId, stored.counter, newCounter))) {
         ceremonyFailed(new Error('counter changed concurrently'), ctx, 'sign-in');
       }
-      const session = await issueSession(ctx, stored.accountId);
+      const session = await issueSession(ctx, stored.accountId, await keyIdOf(cosePublicKeyToRaw(stored.publicKey)));
       ctx.logger.log('info', 'webauthn sign-in', { account: stored.accountId });
       return c.json({ ...session, accountId: stored.accountId }, 200);
     },

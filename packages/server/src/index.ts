@@ -20,6 +20,7 @@ export type {
 } from './store/store.js';
 export { DEFAULT_STORE_LIMITS, MAX_SIGNED_STATEMENT_BYTES } from './store/store.js';
 export { SqliteStore, openSqliteStore } from './store/sqlite-store.js';
+export { checkedStore } from './store/checked-store.js';
 export type { SqliteStoreOptions } from './store/sqlite-store.js';
 export { sessionTokenHash } from './store/validate.js';
 export { TransparencyLog } from './log/transparency-log.js';

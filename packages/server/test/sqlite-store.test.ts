@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { STATEMENT_LIMITS, SigilError, encodeSignedStatement } from '@sigil/sdk';
-import { DEFAULT_STORE_LIMITS, SqliteStore, openSqliteStore } from '@sigil/server';
+import { DEFAULT_STORE_LIMITS, SqliteStore, openSqliteStore, type Store } from '@sigil/server';
 import { SQLITE_MIGRATIONS } from '../src/store/sqlite-migrations.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -23,7 +23,7 @@ async function inTempDb(test: (file: string, dir: string) => Promise<void>): Pro
 }
 
 /** Runs `test` with two connections on one new file (two server processes, in production). */
-async function inTwoConnections(test: (a: SqliteStore, b: SqliteStore) => Promise<void>): Promise<void> {
+async function inTwoConnections(test: (a: Store, b: Store) => Promise<void>): Promise<void> {
   await inTempDb(async (file) => {
     const a = await openSqliteStore(file);
     const b = await openSqliteStore(file);

@@ -25,18 +25,8 @@ export type { SqliteStoreOptions } from './store/sqlite-store.js';
 export { sessionTokenHash } from './store/validate.js';
 export { TransparencyLog } from './log/transparency-log.js';
 export type { LogSigner, TransparencyLogOptions } from './log/transparency-log.js';
-export {
-  leafHash,
-  nodeHash,
-  emptyRootHash,
-  inclusionPlan,
-  consistencyPlan,
-  rangeKeys,
-  foldRange,
-  appendSiblingKeys,
-  appendNodes,
-} from './log/tree-math.js';
-export type { NodeHash, Plan } from './log/tree-math.js';
+// The tree math is @sigil/sdk/transparency's; these are its hashes, synchronous (node:crypto).
+export { syncTreeHashes } from './tree-hashes.js';
 // The key directory's HTTP API and server
 export { createDirectoryApp } from './directory/directory-app.js';
 export type { DirectoryApp, DirectoryAppOptions } from './directory/directory-app.js';

@@ -10,9 +10,10 @@
 //   processes on one file cannot assign the same leaf index.
 import Database from 'better-sqlite3';
 import { SigilError } from '@sigil/sdk/errors';
-import { HASH_SIZE, appendNodes, appendSiblingKeys, leafHash } from '../log/tree-math.js';
+import { HASH_SIZE, appendNodes, appendSiblingKeys } from '@sigil/sdk/transparency';
 import { checkedStore } from './checked-store.js';
 import { appendPacked, unpack } from './packed-statements.js';
+import { syncTreeHashes } from '../tree-hashes.js';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations.js';
 import {
   DEFAULT_STORE_LIMITS,
@@ -208,7 +209,7 @@ export class SqliteStore implements Store {
       Q.insertStatement!.run(index, s.accountId, s.kind, buf(bytes), s.now);
       Q.setPacked!.run(appendPacked(Q.getPacked!.get(s.accountId) as string, index, bytes), s.accountId);
       const siblings = appendSiblingKeys(index).map(getNode);
-      for (const node of appendNodes(index, leafHash(bytes), siblings)) Q.insertNode!.run(node.level, node.index, buf(node.hash));
+      for (const node of appendNodes(index, syncTreeHashes.hashLeaf(bytes), siblings, syncTreeHashes)) Q.insertNode!.run(node.level, node.index, buf(node.hash));
       return index;
     };
     const append = db.transaction((s: NewStatement, bytes: Uint8Array): number => {

@@ -123,11 +123,10 @@ export class TreeMirror {
 
   /**
    * RFC 9162 §2.1.3.1 PATH(m, D[0:n]), bottom-up as on the wire, from memory: its hashes
-   * concatenated in one new buffer (the form lookups serve). Written straight from the level
-   * buffers, with no array per hash, into a Buffer from Node's pool: this runs on every account
-   * lookup, and a Uint8Array of more than 64 bytes is a malloc'd backing store of its own for V8
-   * to allocate, account and sweep (a third of the proof's time). Every byte is written; the
-   * result is a slice of the pool (its `.buffer` is the pool's), for use as bytes.
+   * concatenated in one new buffer (the form lookups serve), written straight from the level
+   * buffers into a Buffer from Node's pool (why: docs/DIRECTORY.md, "The lookup path"). Every
+   * byte is written; the result is a slice of the pool (its `.buffer` is the pool's), for use as
+   * bytes.
    * @throws RangeError unless 0 <= m < n <= size (sync first).
    */
   inclusionPath(m: number, n: number): Uint8Array {
@@ -178,10 +177,7 @@ export class TreeMirror {
     return out;
   }
 
-  /**
-   * Writes node (level, index) to `out` at word `at`: eight word copies, where `set` from a
-   * `subarray` would make a view object per node (two paths of 20 nodes per lookup).
-   */
+  /** Writes node (level, index) to `out` at word `at`: eight word copies, no view per node. */
   #copyNode(level: number, index: number, out: Int32Array, at: number): void {
     const from = index * (HASH_SIZE / 4);
     const w = this.#words[level] as Int32Array;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { WebCryptoKeyBackend } from '@sigil/sdk';
+import { WebCryptoKeyBackend } from '@sigil/sdk/backend';
 import { inclusionPlan } from '@sigil/sdk/transparency';
 import { SqliteStore, TransparencyLog } from '../../packages/server/src/index.js';
 

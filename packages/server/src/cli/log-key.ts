@@ -4,7 +4,7 @@
 // the server says so in its log (docs/DIRECTORY.md, "The log key").
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { WebCryptoKeyBackend } from '@sigil/sdk';
+import { WebCryptoKeyBackend } from '@sigil/sdk/backend';
 import type { Logger } from '../http/logger.js';
 import type { LogSigner } from '../log/transparency-log.js';
 import { loadHsmAdapter } from './hsm-adapter.js';

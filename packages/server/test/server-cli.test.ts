@@ -135,7 +135,7 @@ describe('sigil-server', () => {
     }
   });
 
-  it('starts without @sigil/hsm-adapter installed on a software key; with a token configured it stops with E_HSM_UNAVAILABLE', async () => {
+  it('starts without @sigil/hsm-adapter installed on a software key; with a token configured it stops with E_HSM_UNAVAILABLE, not installed or not loading', async () => {
     const withoutAdapter = ['--import', path.join(here, 'support/without-hsm-adapter.mjs')];
     const soft = run(['serve', '--port', '0', '--db', path.join(tmp, 'no-adapter.db')], {}, withoutAdapter);
     await new Promise<void>((resolve, reject) => {
@@ -152,5 +152,11 @@ describe('sigil-server', () => {
     expect((await hsm.exit).code).toBe(1);
     expect(hsm.stderr()).toMatch(/\(E_HSM_UNAVAILABLE\)\n$/);
     expect(hsm.stderr()).toContain('@sigil/hsm-adapter is not installed');
+
+    // Installed, but one of its own imports is missing: told apart from "not installed".
+    const broken = run(args, { SIGIL_PKCS11_PIN: '1234', SIGIL_TEST_HSM_ADAPTER: 'broken' }, withoutAdapter);
+    expect((await broken.exit).code).toBe(1);
+    expect(broken.stderr()).toMatch(/\(E_HSM_UNAVAILABLE\)\n$/);
+    expect(broken.stderr()).toContain('@sigil/hsm-adapter is installed but failed to load');
   });
 });

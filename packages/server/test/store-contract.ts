@@ -1,6 +1,8 @@
-// The Store contract suite (packages/server/src/store/store.ts). Every implementation runs it:
-// SQLite here (sqlite-store.test.ts), PostgreSQL when it comes. The factory gives a fresh, empty
-// store for each test and, where the implementation persists, a way to reopen the same data.
+// The Store contract suite (packages/server/src/store/store.ts). Every implementation runs it,
+// wrapped in checkedStore as the directory holds it (the misuse cases are the wrapper's): SQLite
+// here (sqlite-store.test.ts, through openSqliteStore), PostgreSQL when it comes. The factory
+// gives a fresh, empty store for each test and, where the implementation persists, a way to
+// reopen the same data.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SigilError } from '@sigil/sdk';
 import { syncTreeHashes, type Store } from '@sigil/server';

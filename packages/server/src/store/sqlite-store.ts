@@ -11,9 +11,9 @@
 import Database from 'better-sqlite3';
 import { SigilError } from '@sigil/sdk/errors';
 import { HASH_SIZE, appendNodes, appendSiblingKeys } from '@sigil/sdk/transparency';
+import { syncTreeHashes } from '../tree-hashes.js';
 import { checkedStore } from './checked-store.js';
 import { appendPacked, unpack } from './packed-statements.js';
-import { syncTreeHashes } from '../tree-hashes.js';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations.js';
 import {
   DEFAULT_STORE_LIMITS,

@@ -24,8 +24,8 @@ import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { WebCryptoKeyBackend } from '@sigil/sdk';
-import { chainAfter, genesisHeader, signStatement, applyStatement } from '@sigil/sdk/identity';
+import { WebCryptoKeyBackend } from '@sigil/sdk/backend';
+import { applyStatement, chainAfter, genesisHeader, signStatement } from '@sigil/sdk/identity';
 import { SqliteStore, TransparencyLog } from '../../packages/server/src/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

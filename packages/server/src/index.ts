@@ -22,22 +22,13 @@ export type {
 } from './store/store.js';
 export { DEFAULT_STORE_LIMITS, MAX_SIGNED_STATEMENT_BYTES } from './store/store.js';
 export { SqliteStore, openSqliteStore } from './store/sqlite-store.js';
+export { checkedStore } from './store/checked-store.js';
 export type { SqliteStoreOptions } from './store/sqlite-store.js';
 export { sessionTokenHash } from './store/validate.js';
 export { TransparencyLog } from './log/transparency-log.js';
 export type { LogSigner, TransparencyLogOptions } from './log/transparency-log.js';
-export {
-  leafHash,
-  nodeHash,
-  emptyRootHash,
-  inclusionPlan,
-  consistencyPlan,
-  rangeKeys,
-  foldRange,
-  appendSiblingKeys,
-  appendNodes,
-} from './log/tree-math.js';
-export type { NodeHash, Plan } from './log/tree-math.js';
+// The tree math is @sigil/sdk/transparency's; these are its hashes, synchronous (node:crypto).
+export { syncTreeHashes } from './tree-hashes.js';
 // The key directory's HTTP API and server
 export { createDirectoryApp } from './directory/directory-app.js';
 export type { DirectoryApp, DirectoryAppOptions } from './directory/directory-app.js';
@@ -49,8 +40,8 @@ export { loadSoftwareLogKey, openPkcs11LogKey } from './cli/log-key.js';
 export type { LoadedLogKey, Pkcs11LogKeyOptions } from './cli/log-key.js';
 export { DEFAULT_DIRECTORY_CONFIG, resolveDirectoryConfig } from './config.js';
 export type { DirectoryConfig } from './config.js';
-export { API_HEADERS, apiJson, createHttpApp } from './http/app.js';
-export type { HttpApp, HttpAppOptions } from './http/app.js';
+export { API_HEADERS, apiJson, createHttpApp, jsonText } from './http/app.js';
+export type { HttpApp, HttpAppOptions, JsonOf } from './http/app.js';
 export { ApiError, errorBody, HTTP_ERROR_CODES } from './http/errors.js';
 export type { ApiErrorCode, ErrorBody, HttpErrorCode } from './http/errors.js';
 export { jsonLogger, memoryLogger, silentLogger } from './http/logger.js';

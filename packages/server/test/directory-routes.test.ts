@@ -21,6 +21,7 @@ import {
   unb64u,
   type Directory,
 } from './directory-fixture.js';
+import { AccountResponse } from '../src/directory/schemas.js';
 
 let dir: Directory;
 beforeEach(async () => {
@@ -88,7 +89,7 @@ describe('accounts and statements', () => {
     expect(state.devices.map((d) => d.name)).toEqual(['laptop']);
   });
 
-  it('serves a lookup as ASCII JSON bytes whose checkpoint is the signed note, em dash and all', async () => {
+  it('serves a lookup as ASCII JSON bytes of exactly its schema (AccountResponse), whose checkpoint is the signed note, em dash and all', async () => {
     await createServiceAccount(dir, 'ascii@example.com');
     const note = (await dir.call('GET', '/v1/log/checkpoint')).body.note as string;
     expect(note).toContain('\u2014'); // C2SP signed-note signature lines
@@ -102,6 +103,9 @@ describe('accounts and statements', () => {
       const body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
       expect(body.checkpoint).toBe(note);
       expect(body.accountId).toBe('ascii@example.com');
+      // The hand-written JSON is an AccountResponse: every field of the schema, nothing else.
+      expect(AccountResponse.parse(body)).toEqual(body);
+      expect(body.statements).toHaveLength(1);
     }
   });
 

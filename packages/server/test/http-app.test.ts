@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import { SigilError } from '@sigil/sdk';
-import { API_HEADERS, apiJson, createHttpApp } from '../src/http/app.js';
+import { API_HEADERS, apiJson, createHttpApp, jsonText } from '../src/http/app.js';
 import { ApiError } from '../src/http/errors.js';
 import { memoryLogger } from '../src/http/logger.js';
 import { addressRateLimit } from '../src/http/rate-limit.js';
@@ -31,7 +31,7 @@ function makeApp() {
   });
   app.use('/v1/auth/*', addressRateLimit({ limit: 3, windowMs: 60_000 }));
   app.post('/v1/auth/start', (c) => c.json({ ok: true }));
-  app.get('/v1/fast', (c) => apiJson(c, '{"fast":true}'));
+  app.get('/v1/fast', (c) => apiJson(c, jsonText({ fast: true })));
   app.doc31('/v1/openapi.json', { openapi: '3.1.0', info: { title: 't', version: '1' } });
   return { app, logger };
 }

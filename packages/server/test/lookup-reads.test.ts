@@ -3,12 +3,12 @@
 // fails only its own lookup, a failing store every lookup of that turn.
 import { describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend } from '@sigil/sdk';
-import { SqliteStore, TransparencyLog, createDirectoryApp, type Store } from '@sigil/server';
+import { SqliteStore, TransparencyLog, checkedStore, createDirectoryApp, type Store } from '@sigil/server';
 import { LookupReads } from '../src/directory/lookup-reads.js';
 import { LOG_ORIGIN, createServiceAccount, makeDirectory } from './directory-fixture.js';
 
 /** `store` with its getManyAccountStatements calls recorded (and failing while `fail` is set). */
-function recorded(store: SqliteStore) {
+function recorded(store: Store) {
   const calls: string[][] = [];
   const state = { fail: false };
   const proxy = new Proxy(store, {
@@ -32,7 +32,7 @@ async function withReads(test: (t: ReturnType<typeof recorded> & { raw: SqliteSt
   const raw = new SqliteStore(':memory:');
   try {
     await raw.createAccount({ id: 'alice', kind: 'user', createdAt: 1 });
-    const rec = recorded(raw);
+    const rec = recorded(checkedStore(raw)); // as the directory holds it
     await test({ ...rec, raw, reads: new LookupReads(rec.store) });
   } finally {
     await raw.close();

@@ -26,10 +26,10 @@ interface Running {
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function run(args: string[], env: Record<string, string> = {}) {
+function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []) {
   // tsx as a loader in this one process, so signals reach the server itself; tsconfig.test.json
   // maps @sigil/* to the sources.
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, main, ...args], {
     cwd: repoRoot,
     env: { ...process.env, TSX_TSCONFIG_PATH: 'tsconfig.test.json', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -141,5 +141,30 @@ describe('sigil-server', () => {
     } finally {
       await token.remove();
     }
+  });
+
+  it('starts without @sigil/hsm-adapter installed on a software key; with a token configured it stops with E_HSM_UNAVAILABLE, not installed or not loading', async () => {
+    const withoutAdapter = ['--import', path.join(here, 'support/without-hsm-adapter.mjs')];
+    const soft = run(['serve', '--port', '0', '--db', path.join(tmp, 'no-adapter.db')], {}, withoutAdapter);
+    await new Promise<void>((resolve, reject) => {
+      soft.child.stderr.on('data', () => {
+        if (soft.stderr().includes('listening on')) resolve();
+      });
+      void soft.exit.then(({ code }) => reject(new Error(`sigil-server exited with ${code}: ${soft.stderr()}`)));
+    });
+    soft.child.kill('SIGTERM');
+    expect((await soft.exit).code).toBe(0);
+
+    const args = ['serve', '--port', '0', '--db', path.join(tmp, 'no-adapter-hsm.db'), '--pkcs11-module', '/nonexistent/libpkcs11.so', '--token', 't'];
+    const hsm = run(args, { SIGIL_PKCS11_PIN: '1234' }, withoutAdapter);
+    expect((await hsm.exit).code).toBe(1);
+    expect(hsm.stderr()).toMatch(/\(E_HSM_UNAVAILABLE\)\n$/);
+    expect(hsm.stderr()).toContain('@sigil/hsm-adapter is not installed');
+
+    // Installed, but one of its own imports is missing: told apart from "not installed".
+    const broken = run(args, { SIGIL_PKCS11_PIN: '1234', SIGIL_TEST_HSM_ADAPTER: 'broken' }, withoutAdapter);
+    expect((await broken.exit).code).toBe(1);
+    expect(broken.stderr()).toMatch(/\(E_HSM_UNAVAILABLE\)\n$/);
+    expect(broken.stderr()).toContain('@sigil/hsm-adapter is installed but failed to load');
   });
 });

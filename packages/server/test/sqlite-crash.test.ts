@@ -12,8 +12,10 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend } from '@sigil/sdk';
 import { CheckpointVerifier } from '@sigil/sdk/transparency';
-import { TransparencyLog, leafHash, nodeHash, openSqliteStore } from '@sigil/server';
+import { TransparencyLog, openSqliteStore, syncTreeHashes } from '@sigil/server';
 import { NaiveTree } from './support/naive-merkle.js';
+
+const { hashLeaf, hashChildren } = syncTreeHashes;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -81,7 +83,7 @@ async function checkWhole(minSize: number): Promise<void> {
         const h = nodes.get(`${level},${idx}`);
         expect(h, `node ${level},${idx}`).toBeDefined();
         const want =
-          level === 0 ? leafHash(statements[idx]!.bytes) : nodeHash(nodes.get(`${level - 1},${2 * idx}`)!, nodes.get(`${level - 1},${2 * idx + 1}`)!);
+          level === 0 ? hashLeaf(statements[idx]!.bytes) : hashChildren(nodes.get(`${level - 1},${2 * idx}`)!, nodes.get(`${level - 1},${2 * idx + 1}`)!);
         expect(Buffer.from(h!).equals(Buffer.from(want)), `node ${level},${idx}`).toBe(true);
       }
     }
@@ -114,7 +116,7 @@ describe('SQLite store killed with SIGKILL during appends', () => {
         const size = await store.treeSize();
         expect(size).toBeGreaterThan(acknowledged);
         const leaves = [];
-        for (let i = 0; i < size; i++) leaves.push(leafHash((await store.getStatement(i))!.bytes));
+        for (let i = 0; i < size; i++) leaves.push(hashLeaf((await store.getStatement(i))!.bytes));
         expect(Buffer.from(await log.rootHash()).toString('hex')).toBe(Buffer.from(new NaiveTree(leaves).mth(0, size)).toString('hex'));
         const cp = await log.checkpoint();
         await client.update(cp.note, await log.consistencyProof(lastSize, cp.size));

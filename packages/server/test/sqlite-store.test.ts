@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SigilError } from '@sigil/sdk';
 import { STATEMENT_LIMITS, encodeSignedStatement } from '@sigil/sdk/identity';
-import { DEFAULT_STORE_LIMITS, SqliteStore, openSqliteStore, sessionTokenHash } from '@sigil/server';
+import { DEFAULT_STORE_LIMITS, SqliteStore, openSqliteStore, sessionTokenHash, type Store } from '@sigil/server';
 import { SQLITE_MIGRATIONS } from '../src/store/sqlite-migrations.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -24,7 +24,7 @@ async function inTempDb(test: (file: string, dir: string) => Promise<void>): Pro
 }
 
 /** Runs `test` with two connections on one new file (two server processes, in production). */
-async function inTwoConnections(test: (a: SqliteStore, b: SqliteStore) => Promise<void>): Promise<void> {
+async function inTwoConnections(test: (a: Store, b: Store) => Promise<void>): Promise<void> {
   await inTempDb(async (file) => {
     const a = await openSqliteStore(file);
     const b = await openSqliteStore(file);

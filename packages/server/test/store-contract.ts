@@ -1,9 +1,13 @@
-// The Store contract suite (packages/server/src/store/store.ts). Every implementation runs it:
-// SQLite here (sqlite-store.test.ts), PostgreSQL when it comes. The factory gives a fresh, empty
-// store for each test and, where the implementation persists, a way to reopen the same data.
+// The Store contract suite (packages/server/src/store/store.ts). Every implementation runs it,
+// wrapped in checkedStore as the directory holds it (the misuse cases are the wrapper's): SQLite
+// here (sqlite-store.test.ts, through openSqliteStore), PostgreSQL when it comes. The factory
+// gives a fresh, empty store for each test and, where the implementation persists, a way to
+// reopen the same data.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SigilError } from '@sigil/sdk';
-import { leafHash, nodeHash, type Store } from '@sigil/server';
+import { syncTreeHashes, type Store } from '@sigil/server';
+
+const { hashLeaf, hashChildren } = syncTreeHashes;
 
 export interface StoreTarget {
   readonly store: Store;
@@ -137,19 +141,19 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
       it('writes the leaf hash and every completed node with the statement', async () => {
         const data = Array.from({ length: 7 }, (_, i) => enc.encode(`leaf ${i}`));
         for (const bytes of data) await store.appendStatement({ accountId: 'alice', kind: 'k', bytes, now: 1 });
-        const leaves = data.map(leafHash);
+        const leaves = data.map(hashLeaf);
         const [l0, l1, l2, l3, l4, l5, l6] = await store.getNodeHashes(leaves.map((_, index) => ({ level: 0, index })));
         expect([l0, l1, l2, l3, l4, l5, l6].map((h) => hex(h!))).toEqual(leaves.map(hex));
-        const n01 = nodeHash(leaves[0]!, leaves[1]!);
-        const n23 = nodeHash(leaves[2]!, leaves[3]!);
-        const n45 = nodeHash(leaves[4]!, leaves[5]!);
+        const n01 = hashChildren(leaves[0]!, leaves[1]!);
+        const n23 = hashChildren(leaves[2]!, leaves[3]!);
+        const n45 = hashChildren(leaves[4]!, leaves[5]!);
         const got = await store.getNodeHashes([
           { level: 1, index: 0 },
           { level: 1, index: 1 },
           { level: 1, index: 2 },
           { level: 2, index: 0 },
         ]);
-        expect(got.map(hex)).toEqual([n01, n23, n45, nodeHash(n01, n23)].map(hex));
+        expect(got.map(hex)).toEqual([n01, n23, n45, hashChildren(n01, n23)].map(hex));
         // The bulk read of a level gives the same hashes, concatenated.
         expect(hex(await store.getNodeLevel(0, 2, 5))).toEqual(leaves.slice(2).map(hex).join(''));
         expect(hex(await store.getNodeLevel(1, 0, 3))).toEqual([n01, n23, n45].map(hex).join(''));

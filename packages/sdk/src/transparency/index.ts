@@ -2,6 +2,8 @@
 // (C2SP tlog-checkpoint, signed-note), and the client's checkpoint verifier. For auditors,
 // monitors and servers; an app developer does not need these names.
 export { hashLeaf, hashChildren, emptyRoot, HASH_SIZE } from './hashing.js';
+export { appendNodes, appendSiblingKeys, consistencyPlan, foldRange, inclusionPlan, rangeKeys, splitPoint } from './tree-math.js';
+export type { NodeHash, NodeKey, Plan, SyncTreeHashes } from './tree-math.js';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './proof.js';
 export type { TreeIndex } from './tree-size.js';
 export {

@@ -4,9 +4,10 @@
 // the server says so in its log (docs/DIRECTORY.md, "The log key").
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { WebCryptoKeyBackend } from '@sigil/sdk';
+import { WebCryptoKeyBackend } from '@sigil/sdk/backend';
 import type { Logger } from '../http/logger.js';
 import type { LogSigner } from '../log/transparency-log.js';
+import { loadHsmAdapter } from './hsm-adapter.js';
 
 export interface LoadedLogKey {
   readonly signer: LogSigner;
@@ -92,10 +93,11 @@ export interface Pkcs11LogKeyOptions {
 /**
  * Opens the log key in a PKCS#11 token, generating it (non-extractable, sensitive) on first use.
  *
- * @throws SigilError `E_HSM*` from the token; Error if several signing keys carry the label.
+ * @throws SigilError `E_HSM_UNAVAILABLE` if @sigil/hsm-adapter is not installed (an optional peer);
+ *   `E_HSM*` from the token; Error if several signing keys carry the label.
  */
 export async function openPkcs11LogKey(options: Pkcs11LogKeyOptions, logger: Logger): Promise<LoadedLogKey> {
-  const { Pkcs11KeyBackend } = await import('@sigil/hsm-adapter');
+  const { Pkcs11KeyBackend } = await loadHsmAdapter();
   const backend = await Pkcs11KeyBackend.open({ module: options.module, token: options.token, pin: options.pin });
   try {
     const keys = await backend.listKeys({ label: options.label, usage: 'sign' });

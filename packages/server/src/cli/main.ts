@@ -11,12 +11,8 @@ import { jsonLogger } from '../http/logger.js';
 import { loadSoftwareLogKey, openPkcs11LogKey, readPinFile, takePinFromEnvironment, type LoadedLogKey } from './log-key.js';
 import { startDirectoryServer } from './serve.js';
 
-// Node's pool for small Buffers, 8 KiB by default, 64 KiB in this process. Every account lookup
-// takes about 4.6 KiB from it (two audit paths and the answer's bytes), so the default pool is
-// a new ArrayBuffer (a malloc, and a free after garbage collection) every second lookup; this one
-// every fourteenth. Measured with alternating servers at a million accounts: about 4% less CPU
-// per lookup. A process-wide setting (nodejs.org/api/buffer.html#class-property-bufferpoolsize),
-// so it is made here, where the process is ours, not in the library's createDirectoryApp.
+// Node's pool for small Buffers at 64 KiB (8 KiB by default), made here because it is process-wide:
+// docs/DIRECTORY.md, "The lookup path" (pooled buffers).
 Buffer.poolSize = 64 * 1024;
 
 const HELP = `sigil-server: the Sigil key directory (accounts, signed statements, transparency log, mailbox)

@@ -1,29 +1,21 @@
 // GET /v1/accounts/:id: the account's statements with inclusion proofs, all against one
 // checkpoint, so a client verifies the whole answer against one signed tree head.
 //
-// Speed (the hot path of the directory; `npm run bench directory`):
-// - one store read: the account's kind and statements and the log's size come together, in one
-//   statement shared with the other lookups of the same event-loop turn (lookup-reads.ts); while
-//   the size is that of the checkpoint seen last, that checkpoint is the latest (the store keeps
-//   one checkpoint per size), so a lookup needs no other read;
-// - proofs from the log's in-memory copy of the tree's node hashes (nodes never change once
-//   their leaves exist, whichever process appended them: log/tree-mirror.ts), each audit path
-//   served as ONE base64url string of its hashes concatenated, so a lookup encodes one string
-//   per statement instead of one per hash;
-// - the JSON written directly from values that need no escaping (numbers, base64url) and
-//   asciiJsonString for the strings that might (the account id, the checkpoint note), then
-//   served as bytes (accountViewBody);
-// - the answer made for a checkpoint size kept for accounts asked for again (lookup-cache.ts) and
-//   served while the log has that size (one tree-size read; the statements below a size never
-//   change).
-// The log's size is read with the account, so an answer is never older than the store. Lookups
-// serve the stored bytes and their proofs; they do not refold the account
-// (clients verify every statement themselves).
+// The hot path of the directory: its speed devices (the answer cache, the shared reads, the tree
+// mirror, ASCII JSON, pooled buffers) are explained once, in docs/DIRECTORY.md, "The lookup path".
+// Lookups serve the stored bytes and their proofs; they do not refold the account (clients verify
+// every statement themselves).
+import type { z } from '@hono/zod-openapi';
+import type { JsonOf } from '../http/app.js';
 import { ApiError } from '../http/errors.js';
 import type { CheckpointRecord } from '../store/store.js';
 import { asciiJsonString } from './ascii-json.js';
 import { toB64u } from './b64.js';
 import type { DirectoryContext } from './context.js';
+import type { AccountResponse } from './schemas.js';
+
+/** The body of GET /v1/accounts/:id: the JSON of an `AccountResponse`, as bytes. */
+export type AccountViewBody = JsonOf<z.infer<typeof AccountResponse>>;
 
 /** The latest checkpoint and its note as a JSON string literal (made once per checkpoint). */
 export interface SeenCheckpoint {
@@ -52,15 +44,11 @@ async function seenCheckpoint(ctx: DirectoryContext): Promise<SeenCheckpoint> {
 /**
  * The body of GET /v1/accounts/:id (schemas.ts, AccountResponse), as JSON bytes: every statement
  * below the latest checkpoint's size, in log order, each with its audit path against that
- * checkpoint.
- *
- * Bytes, not a string: every character is ASCII (base64url, digits, the schema's ASCII account
- * id, the note through asciiJsonString), so the text is its own UTF-8 and becomes bytes with one
- * copy (latin1). A string body would be measured and encoded character by character by V8 on
- * every write, cached answers included (about a tenth of the server's time per lookup).
+ * checkpoint. Written by hand, field for field of AccountResponse (a test parses it with the
+ * schema), as ASCII bytes: docs/DIRECTORY.md, "The lookup path".
  * @throws ApiError 404 `E_UNKNOWN_ACCOUNT`.
  */
-export async function accountViewBody(ctx: DirectoryContext, accountId: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function accountViewBody(ctx: DirectoryContext, accountId: string): Promise<AccountViewBody> {
   // An answer made for the log's current size is current: the latest checkpoint has that size.
   const cached = ctx.caches.views.get(accountId);
   if (cached !== undefined && cached.size === (await ctx.lookupReads.treeSize())) return cached.body;
@@ -87,9 +75,9 @@ export async function accountViewBody(ctx: DirectoryContext, accountId: string):
     statements += `${i === 0 ? '' : ','}{"leafIndex":${s.leafIndex},"statementB64":"${s.statementB64}","inclusionB64":"${toB64u(paths[i]!)}"}`;
   }
   const json = `{"accountId":${asciiJsonString(accountId)},"kind":${asciiJsonString(account.kind)},"checkpoint":${latest.noteJson},"statements":[${statements}]}`;
-  const body = Buffer.from(json, 'latin1');
-  // Kept as a copy of its own: a small Buffer is a slice of Node's shared 8 KiB pool, which a
-  // cached slice would keep alive whole.
-  ctx.caches.views.offer(accountId, () => ({ size, body: new Uint8Array(body) }));
-  return body;
+  // Every character is ASCII, so latin1 is its UTF-8. The cached copy is its own: a small Buffer
+  // is a slice of Node's shared pool, which a cached slice would keep alive whole.
+  const body: Uint8Array<ArrayBuffer> = Buffer.from(json, 'latin1');
+  ctx.caches.views.offer(accountId, () => ({ size, body: new Uint8Array(body) as AccountViewBody }));
+  return body as AccountViewBody;
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../http/logger.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import type { AccountFolds } from './account-folds.js';
-import type { SeenCheckpoint } from './account-view.js';
+import type { AccountViewBody, SeenCheckpoint } from './account-view.js';
 import type { AdmittingCache } from './lookup-cache.js';
 import type { LookupReads } from './lookup-reads.js';
 
@@ -24,7 +24,7 @@ export interface DirectoryContext {
   /** Caches of data that never changes (lookups per checkpoint size): safe with several processes. */
   readonly caches: {
     /** Account lookup answers, with the checkpoint size each was made for. */
-    readonly views: AdmittingCache<{ readonly size: number; readonly body: Uint8Array<ArrayBuffer> }>;
+    readonly views: AdmittingCache<{ readonly size: number; readonly body: AccountViewBody }>;
     /** The checkpoint seen last (see latestCheckpoint). */
     readonly checkpoint: { current: SeenCheckpoint | undefined };
   };

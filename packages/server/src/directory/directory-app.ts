@@ -5,6 +5,7 @@ import { createHttpApp, type HttpApp } from '../http/app.js';
 import { silentLogger, type Logger } from '../http/logger.js';
 import { addressRateLimit } from '../http/rate-limit.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
+import { checkedStore } from '../store/checked-store.js';
 import type { Store } from '../store/store.js';
 import { AccountFolds } from './account-folds.js';
 import { AdmittingCache } from './lookup-cache.js';
@@ -52,24 +53,26 @@ export function createDirectoryApp(options: DirectoryAppOptions): DirectoryApp {
   const config = resolveDirectoryConfig(options.config);
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
+  // Every store the directory uses has its arguments checked, whichever implementation it is.
+  const store = checkedStore(options.store);
   let lastSweep = -Infinity;
   const context: DirectoryContext = {
     sweep: async () => {
       const t = now();
       if (t - lastSweep < SWEEP_INTERVAL_MS) return;
       lastSweep = t;
-      const removed = await options.store.deleteExpired(t);
+      const removed = await store.deleteExpired(t);
       if (removed > 0) logger.log('debug', 'expired challenges and sessions removed', { removed });
       const abandoned = await options.store.deleteUnpublishedAccounts(t - config.registrationTtlMs);
       if (abandoned > 0) logger.log('info', 'registrations without a genesis expired', { accounts: abandoned });
     },
-    store: options.store,
+    store,
     log: options.log,
     config,
     logger,
     now,
     folds: new AccountFolds(config.foldCacheSize, { rpId: config.rpId, origins: config.origins, requireUserVerification: true }),
-    lookupReads: new LookupReads(options.store),
+    lookupReads: new LookupReads(store),
     caches: {
       views: new AdmittingCache(config.lookupCacheSize),
       checkpoint: { current: undefined },

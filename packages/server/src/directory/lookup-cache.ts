@@ -1,17 +1,9 @@
-// Caches of the directory's lookups (account-view.ts).
-//
-// The answers' cache admits an answer only the second time its account is asked for among
-// recent lookups (a "doorkeeper", as in TinyLFU: Einziger, Friedman, Manes, ACM ToS 2017). Why:
-// when lookups spread over many more accounts than the cache holds, every answer would go in
-// and push another out, and the garbage collector would move each one to the old generation for
-// nothing. Measured with `npm run bench directory` at 1,000,000 accounts: 17,000 lookups/s with
-// every answer cached, 19,000 to 22,000 with none; answers asked for again (10,000 accounts) are
-// still served from the cache.
+// Caches of the directory's lookups (account-view.ts). Why a doorkeeper, a ring of keys and a
+// count per slot, and what each gained: docs/DIRECTORY.md, "The lookup path".
 
 /**
- * A bounded map that forgets its oldest entries first. The eviction order is a ring of keys,
- * not the Map's own order: deleting a Map's first key over and over leaves holes that
- * `keys().next()` walks past on every eviction (measured: 5 µs per lookup at 10,000 entries).
+ * A bounded map that forgets its oldest entries first, in the order of a ring of keys (deleting
+ * a Map's first key over and over leaves holes that `keys().next()` walks past).
  */
 export class BoundedCache<V> {
   readonly #map = new Map<string, V>();
@@ -42,12 +34,9 @@ export class BoundedCache<V> {
  * A BoundedCache that keeps a value only when its key is offered a second time while the first
  * offer is still remembered. The memory of offers is a fixed table of 32-bit key hashes (no
  * allocation per offer); two keys with the same slot and hash only admit one of them early, which
- * costs a cache entry, never a wrong answer (values are looked up by the full key).
- *
- * A second table counts the cached keys per slot, so that `get` of a key that cannot be cached
- * (its slot counts none) skips the Map: with lookups spread over many more accounts than the cache
- * holds, most lookups are such misses, and the Map's own hashing and probing of the key cost more
- * than this check (measured with `npm run bench directory` at a million accounts).
+ * costs a cache entry, never a wrong answer (values are looked up by the full key). A second
+ * table counts the cached keys per slot, so that `get` of a key its slot counts none of skips the
+ * Map.
  */
 export class AdmittingCache<V> {
   readonly #cache: BoundedCache<V>;

@@ -1,20 +1,6 @@
-// The store reads of account lookups, shared by the lookups of one turn of the event loop.
-//
-// A lookup asks for its account (or, holding a cached answer, only the log's size); the reads
-// asked for in one turn are made together at its end (setImmediate: the check phase, right after
-// the turn's I/O callbacks) in ONE store call, Store.getManyAccountStatements: one SQL statement,
-// so one read transaction for all of them.
-//
-// Why: on SQLite in WAL mode a read transaction costs more than the indexed row it reads (a
-// read lock taken and released with fcntl on the -shm file and a size check of the mapped file:
-// three system calls, about 2 µs of the 7 µs an uncached lookup spends in the store at a million
-// accounts), and the answers of one batch are then written out together. Measured with
-// `npm run bench directory`: docs/DIRECTORY.md, "Performance".
-//
-// Freshness is unchanged: the shared read starts after every request of the batch was received
-// (they were read in this turn), so each answer is at least as new as the store was when its
-// request arrived. The price is latency within the turn: a lookup's read waits for the other
-// requests read in the same turn to be parsed and routed (microseconds each).
+// The store reads of account lookups, made together at the end of each turn of the event loop
+// (setImmediate) in ONE Store.getManyAccountStatements call. Why, what it gains, and why answers
+// stay as fresh: docs/DIRECTORY.md, "The lookup path".
 import type { AccountStatements, Store } from '../store/store.js';
 
 /** Most reads in one store call (the Store contract allows 1000). */

@@ -10,7 +10,7 @@
 // @hono/node-server writes directly.
 import { randomBytes } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context, MiddlewareHandler, Next, TypedResponse } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody, toApiError } from './errors.js';
@@ -38,16 +38,33 @@ declare module 'hono' {
   }
 }
 
+declare const JSON_OF: unique symbol;
+
 /**
- * A JSON response carrying the API headers and the request id, as a plain header object (the
- * fast path of @hono/node-server). `json` is already serialised: text, or its UTF-8 bytes.
+ * JSON text, or its UTF-8 bytes, that encodes a `T`: what `apiJson` serves for a route whose
+ * response schema is `T`. Made by `jsonText`, or by a writer that assembles the text of a `T`
+ * itself (the lookup answer, directory/account-view.ts) and so states, once, what it wrote.
  */
-export function apiJson(c: Context, json: string | Uint8Array<ArrayBuffer>, status: 200 | 201 = 200): Response {
+export type JsonOf<T> = (string | Uint8Array<ArrayBuffer>) & { readonly [JSON_OF]: T };
+
+/** `JSON.stringify(value)`, typed as the JSON of a `T` for `apiJson`. */
+export function jsonText<T>(value: T): JsonOf<T> {
+  return JSON.stringify(value) as JsonOf<T>;
+}
+
+/**
+ * A 200 JSON response carrying the API headers and the request id, as a plain header object (the
+ * fast path of @hono/node-server). `json` is already serialised (text, or its UTF-8 bytes), and
+ * typed as the JSON of a `T`, so that the route's response schema checks it as it checks
+ * `c.json(value)`.
+ */
+export function apiJson<T>(c: Context, json: JsonOf<T>): Response & TypedResponse<T, 200, 'json'> {
   c.set('sigilApiHeaders', true);
+  // TypedResponse is type-only (hono's own c.json returns a Response typed the same way).
   return new Response(json, {
-    status,
+    status: 200,
     headers: { 'content-type': 'application/json', ...API_HEADERS, 'x-request-id': c.get('requestId') },
-  });
+  }) as Response & TypedResponse<T, 200, 'json'>;
 }
 
 /**

@@ -1,10 +1,22 @@
 // The server's view of the transparency log: roots, inclusion and consistency proofs computed
-// from the complete-subtree hashes the store keeps (tree-math.ts), and checkpoints signed by the
+// from the complete-subtree hashes the store keeps (tree math: @sigil/sdk/transparency), and checkpoints signed by the
 // log key through a KeyBackend (a PKCS#11 token, or a software key as the embedded default).
-import { logVerifierKey, parseCheckpointText, parseNote, signCheckpoint, type LogVerifierKey } from '@sigil/sdk/transparency';
 import type { KeyBackend, KeyRef } from '@sigil/sdk/backend';
+import {
+  HASH_SIZE,
+  consistencyPlan,
+  foldRange,
+  inclusionPlan,
+  logVerifierKey,
+  parseCheckpointText,
+  parseNote,
+  rangeKeys,
+  signCheckpoint,
+  type LogVerifierKey,
+  type Plan,
+} from '@sigil/sdk/transparency';
 import type { CheckpointRecord, Store } from '../store/store.js';
-import { HASH_SIZE, consistencyPlan, emptyRootHash, foldRange, inclusionPlan, rangeKeys, type Plan } from './tree-math.js';
+import { syncTreeHashes } from '../tree-hashes.js';
 import { TreeMirror } from './tree-mirror.js';
 
 export interface LogSigner {
@@ -78,12 +90,12 @@ export class TransparencyLog {
     const current = await this.#store.treeSize();
     const n = treeSize ?? current;
     checkSize('treeSize', n, current);
-    if (n === 0) return emptyRootHash();
+    if (n === 0) return syncTreeHashes.emptyRoot();
     if (this.#mirror !== undefined) {
       await this.#mirror.syncTo(n);
       return this.#mirror.rootHash(n).slice();
     }
-    return foldRange(await this.#store.getNodeHashes(rangeKeys(0, n)));
+    return foldRange(await this.#store.getNodeHashes(rangeKeys(0, n)), syncTreeHashes);
   }
 
   /**
@@ -158,7 +170,7 @@ export class TransparencyLog {
     const mirror = this.#mirror;
     if (mirror === undefined) return this.#run(consistencyPlan(size1, size2));
     await mirror.syncTo(size2);
-    return consistencyPlan(size1, size2).map((range) => foldRange(range.map((k) => mirror.node(k.level, k.index))).slice());
+    return consistencyPlan(size1, size2).map((range) => foldRange(range.map((k) => mirror.node(k.level, k.index)), syncTreeHashes).slice());
   }
 
   /**
@@ -202,7 +214,7 @@ export class TransparencyLog {
     const out: Uint8Array[] = [];
     let at = 0;
     for (const range of plan) {
-      out.push(foldRange(hashes.slice(at, at + range.length)));
+      out.push(foldRange(hashes.slice(at, at + range.length), syncTreeHashes));
       at += range.length;
     }
     return out;

@@ -2,13 +2,14 @@
 // memory reads instead of as many store reads.
 //
 // Why this is safe with several server processes on one store: a node (level, index) never
-// changes once the leaves under it exist (the log is append-only, see tree-math.ts), so a copy
-// of the nodes of the first `size` leaves stays true forever. The mirror only grows, by reading
+// changes once the leaves under it exist (the log is append-only; the tree math is
+// @sigil/sdk/transparency's), so a copy of the nodes of the first `size` leaves stays true forever. The mirror only grows, by reading
 // the nodes of new leaves from the store (`syncTo`), and answers only for trees of at most
 // `size` leaves. Memory: 32 bytes per node, about 2n nodes for n leaves (64 MiB at a million
 // leaves), plus up to as much again while a level's buffer doubles.
+import { HASH_SIZE } from '@sigil/sdk/transparency';
 import type { Store } from '../store/store.js';
-import { HASH_SIZE, emptyRootHash, nodeHash, pow2 } from './tree-math.js';
+import { syncTreeHashes } from '../tree-hashes.js';
 
 /** Nodes read from the store per call while syncing (bounded so the event loop keeps turning). */
 const SYNC_CHUNK = 65_536;
@@ -52,9 +53,9 @@ export class TreeMirror {
     const to = Math.min(target, from + SYNC_CHUNK);
     // Level by level, the nodes that leaves [from, to) complete: indices [from >> l, to >> l).
     const fresh: { level: number; start: number; hashes: Uint8Array }[] = [];
-    for (let level = 0; pow2(level) <= to; level++) {
-      const start = Math.floor(from / pow2(level));
-      const end = Math.floor(to / pow2(level));
+    for (let level = 0; 2 ** level <= to; level++) {
+      const start = Math.floor(from / 2 ** level);
+      const end = Math.floor(to / 2 ** level);
       if (end > start) fresh.push({ level, start, hashes: await this.#store.getNodeLevel(level, start, end - start) });
     }
     // Installed only once every level is read, so `size` never claims a node that is not here.
@@ -88,7 +89,7 @@ export class TreeMirror {
    * in that tree shares them.
    */
   rangeHash(start: number, end: number, treeSize: number): Uint8Array {
-    if (end - start === 0) return emptyRootHash();
+    if (end - start === 0) return syncTreeHashes.emptyRoot();
     const atEdge = end === treeSize;
     if (atEdge) {
       if (this.#edgeSize !== treeSize) {
@@ -115,18 +116,17 @@ export class TreeMirror {
       rest -= width;
     }
     let h = nodes[nodes.length - 1] as Uint8Array;
-    for (let i = nodes.length - 2; i >= 0; i--) h = nodeHash(nodes[i] as Uint8Array, h);
+    for (let i = nodes.length - 2; i >= 0; i--) h = syncTreeHashes.hashChildren(nodes[i] as Uint8Array, h);
     if (atEdge) this.#edge.set(start, h);
     return h;
   }
 
   /**
    * RFC 9162 §2.1.3.1 PATH(m, D[0:n]), bottom-up as on the wire, from memory: its hashes
-   * concatenated in one new buffer (the form lookups serve). Written straight from the level
-   * buffers, with no array per hash, into a Buffer from Node's pool: this runs on every account
-   * lookup, and a Uint8Array of more than 64 bytes is a malloc'd backing store of its own for V8
-   * to allocate, account and sweep (a third of the proof's time). Every byte is written; the
-   * result is a slice of the pool (its `.buffer` is the pool's), for use as bytes.
+   * concatenated in one new buffer (the form lookups serve), written straight from the level
+   * buffers into a Buffer from Node's pool (why: docs/DIRECTORY.md, "The lookup path"). Every
+   * byte is written; the result is a slice of the pool (its `.buffer` is the pool's), for use as
+   * bytes.
    * @throws RangeError unless 0 <= m < n <= size (sync first).
    */
   inclusionPath(m: number, n: number): Uint8Array {
@@ -177,10 +177,7 @@ export class TreeMirror {
     return out;
   }
 
-  /**
-   * Writes node (level, index) to `out` at word `at`: eight word copies, where `set` from a
-   * `subarray` would make a view object per node (two paths of 20 nodes per lookup).
-   */
+  /** Writes node (level, index) to `out` at word `at`: eight word copies, no view per node. */
   #copyNode(level: number, index: number, out: Int32Array, at: number): void {
     const from = index * (HASH_SIZE / 4);
     const w = this.#words[level] as Int32Array;

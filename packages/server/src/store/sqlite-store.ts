@@ -10,7 +10,9 @@
 //   processes on one file cannot assign the same leaf index.
 import Database from 'better-sqlite3';
 import { SigilError } from '@sigil/sdk/errors';
-import { HASH_SIZE, appendNodes, appendSiblingKeys, leafHash } from '../log/tree-math.js';
+import { HASH_SIZE, appendNodes, appendSiblingKeys } from '@sigil/sdk/transparency';
+import { syncTreeHashes } from '../tree-hashes.js';
+import { checkedStore } from './checked-store.js';
 import { appendPacked, unpack } from './packed-statements.js';
 import { SQLITE_MIGRATIONS, type SqliteMigration } from './sqlite-migrations.js';
 import {
@@ -34,7 +36,7 @@ import {
   type Store,
   type StoreLimits,
 } from './store.js';
-import { checkBytes, checkInteger, checkString, clampLimit, sessionTokenHash } from './validate.js';
+import { sessionTokenHash } from './validate.js';
 
 export interface SqliteStoreOptions {
   readonly limits?: Partial<StoreLimits> | undefined;
@@ -48,10 +50,6 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>;
 
-const ID_MAX = 256;
-const KIND_MAX = 64;
-/** Most ids in one getManyAccountStatements call (the Store contract). */
-const MANY_MAX = 1000;
 /**
  * Ids per statement of getManyAccountStatements: a batch is padded with repeats of one of its
  * ids (which IN ignores) up to the next of these sizes, so four prepared statements serve all.
@@ -102,7 +100,8 @@ function unknownAccount(id: string): never {
 }
 
 /**
- * Opens (creating and migrating if needed) a SQLite store in one file.
+ * Opens (creating and migrating if needed) a SQLite store in one file, its arguments checked
+ * (`checkedStore`).
  *
  * @example
  * ```ts
@@ -111,10 +110,15 @@ function unknownAccount(id: string): never {
  * ```
  * @throws SigilError `E_UNSUPPORTED_VERSION` if the file has a newer schema than this code.
  */
-export async function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-  return new SqliteStore(file, options);
+export async function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Promise<Store> {
+  return checkedStore(new SqliteStore(file, options));
 }
 
+/**
+ * The SQLite store itself, which checks no arguments: it assumes what `checkedStore` establishes
+ * (checked-store.ts). `openSqliteStore` returns it wrapped, and createDirectoryApp wraps any store
+ * it is given; use `new SqliteStore` directly only behind one of them.
+ */
 export class SqliteStore implements Store {
   readonly limits: StoreLimits;
   readonly #db: Database.Database;
@@ -219,7 +223,7 @@ export class SqliteStore implements Store {
       Q.insertStatement!.run(index, s.accountId, s.kind, buf(bytes), s.now);
       Q.setPacked!.run(appendPacked(Q.getPacked!.get(s.accountId) as string, index, bytes), s.accountId);
       const siblings = appendSiblingKeys(index).map(getNode);
-      for (const node of appendNodes(index, leafHash(bytes), siblings)) Q.insertNode!.run(node.level, node.index, buf(node.hash));
+      for (const node of appendNodes(index, syncTreeHashes.hashLeaf(bytes), siblings, syncTreeHashes)) Q.insertNode!.run(node.level, node.index, buf(node.hash));
       return index;
     };
     const append = db.transaction((s: NewStatement, bytes: Uint8Array): number => {
@@ -296,24 +300,16 @@ export class SqliteStore implements Store {
   }
 
   async createAccount(account: AccountRecord): Promise<boolean> {
-    checkString('id', account.id, ID_MAX);
-    if (account.kind !== 'user' && account.kind !== 'service') throw new TypeError(`"kind" expected 'user' or 'service'`);
-    checkInteger('createdAt', account.createdAt);
     return this.#q.insertAccount!.run(account.id, account.kind, account.createdAt).changes === 1;
   }
 
   async getAccount(id: string): Promise<AccountRecord | undefined> {
-    checkString('id', id, ID_MAX);
     const r = this.#q.getAccount!.get(id) as Row | undefined;
     return r && { id: r.id as string, kind: r.kind as AccountRecord['kind'], createdAt: r.created_at as number };
   }
 
   async appendStatement(statement: NewStatement): Promise<StatementRecord> {
     const { accountId, kind, bytes, now } = statement;
-    checkString('accountId', accountId, ID_MAX);
-    checkString('kind', kind, KIND_MAX);
-    checkBytes('statement', bytes, this.limits.maxStatementBytes);
-    checkInteger('now', now);
     const copy = new Uint8Array(bytes);
     const leafIndex = this.#append({ accountId, kind, bytes: copy, now }, copy);
     return { leafIndex, accountId, kind, bytes: new Uint8Array(copy), createdAt: now };
@@ -321,32 +317,20 @@ export class SqliteStore implements Store {
 
   async appendNextStatement(statement: NextStatement): Promise<StatementRecord | undefined> {
     const { accountId, kind, bytes, now, previousLeafIndex } = statement;
-    checkString('accountId', accountId, ID_MAX);
-    checkString('kind', kind, KIND_MAX);
-    checkBytes('statement', bytes, this.limits.maxStatementBytes);
-    checkInteger('now', now);
-    if (previousLeafIndex !== null) checkInteger('previousLeafIndex', previousLeafIndex);
-    const blobs = (statement.blobs ?? []).map((b, i) => {
-      checkString(`blobs[${i}].name`, b.name, ID_MAX);
-      checkBytes('blob', b.bytes, this.limits.maxBlobBytes);
-      return { name: b.name, bytes: new Uint8Array(b.bytes) };
-    });
+    const blobs = (statement.blobs ?? []).map((b) => ({ name: b.name, bytes: new Uint8Array(b.bytes) }));
     const copy = new Uint8Array(bytes);
     const leafIndex = this.#appendNext({ accountId, kind, bytes: copy, now, previousLeafIndex, blobs }, copy);
     return leafIndex === undefined ? undefined : { leafIndex, accountId, kind, bytes: new Uint8Array(copy), createdAt: now };
   }
 
   async getStatement(leafIndex: number): Promise<StatementRecord | undefined> {
-    checkInteger('leafIndex', leafIndex);
     const r = this.#q.getStatement!.get(leafIndex) as Row | undefined;
     return r && statementOf(r);
   }
 
   async listStatements(accountId: string, options: ListStatementsOptions = {}): Promise<StatementRecord[]> {
-    checkString('accountId', accountId, ID_MAX);
     const after = options.afterIndex ?? -1;
-    if (after !== -1) checkInteger('afterIndex', after);
-    const limit = clampLimit(options.limit, 1000);
+    const limit = options.limit ?? 1000;
     const rows = (
       options.kind === undefined
         ? this.#q.listStatements!.all(accountId, after, limit)
@@ -356,7 +340,6 @@ export class SqliteStore implements Store {
   }
 
   async getAccountStatements(accountId: string): Promise<AccountStatements | undefined> {
-    checkString('accountId', accountId, ID_MAX);
     const row = this.#q.getAccountStatements!.get(accountId) as [AccountRecord['kind'], string, number] | undefined;
     if (row === undefined) return undefined;
     const [kind, packed, treeSize] = row;
@@ -364,8 +347,6 @@ export class SqliteStore implements Store {
   }
 
   async getManyAccountStatements(accountIds: readonly string[]): Promise<ManyAccountStatements> {
-    if (accountIds.length > MANY_MAX) throw new RangeError(`at most ${MANY_MAX} account ids at once, got ${accountIds.length}`);
-    for (const id of accountIds) checkString('accountId', id, ID_MAX);
     if (accountIds.length === 0) return { treeSize: await this.treeSize(), accounts: [] };
     const rows = this.#readMany([...new Set(accountIds)]) as [number, string | null, AccountRecord['kind'], string][];
     const byId = new Map<string, [AccountRecord['kind'], string]>();
@@ -382,17 +363,10 @@ export class SqliteStore implements Store {
   }
 
   async getNodeHashes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
-    for (const k of keys) {
-      checkInteger('level', k.level);
-      checkInteger('index', k.index);
-    }
     return this.#readNodes(keys);
   }
 
   async getNodeLevel(level: number, fromIndex: number, count: number): Promise<Uint8Array> {
-    checkInteger('level', level);
-    checkInteger('fromIndex', fromIndex);
-    checkInteger('count', count);
     const out = new Uint8Array(count * HASH_SIZE);
     let at = 0;
     for (const hash of this.#q.getNodeLevel!.iterate(level, fromIndex, fromIndex + count) as IterableIterator<Buffer>) {
@@ -404,9 +378,6 @@ export class SqliteStore implements Store {
   }
 
   async putCheckpoint(checkpoint: CheckpointRecord): Promise<CheckpointRecord> {
-    checkInteger('size', checkpoint.size);
-    checkInteger('createdAt', checkpoint.createdAt);
-    if (typeof checkpoint.note !== 'string') throw new TypeError('"note" expected string');
     this.#q.insertCheckpoint!.run(checkpoint.size, checkpoint.note, checkpoint.createdAt);
     return (await this.getCheckpoint(checkpoint.size)) as CheckpointRecord;
   }
@@ -417,42 +388,27 @@ export class SqliteStore implements Store {
   }
 
   async getCheckpoint(size: number): Promise<CheckpointRecord | undefined> {
-    checkInteger('size', size);
     const r = this.#q.getCheckpoint!.get(size) as Row | undefined;
     return r && { size: r.size as number, note: r.note as string, createdAt: r.created_at as number };
   }
 
   async putBlob(blob: BlobRecord): Promise<void> {
-    checkString('ownerId', blob.ownerId, ID_MAX);
-    checkString('name', blob.name, ID_MAX);
-    checkBytes('blob', blob.bytes, this.limits.maxBlobBytes);
-    checkInteger('updatedAt', blob.updatedAt);
     this.#foreignKey(() => this.#q.putBlob!.run(blob.ownerId, blob.name, buf(blob.bytes), blob.updatedAt), blob.ownerId);
   }
 
   async getBlob(ownerId: string, name: string): Promise<BlobRecord | undefined> {
-    checkString('ownerId', ownerId, ID_MAX);
-    checkString('name', name, ID_MAX);
     const r = this.#q.getBlob!.get(ownerId, name) as Row | undefined;
     return r && { ownerId, name, bytes: bytesOf(r.bytes), updatedAt: r.updated_at as number };
   }
 
   async deleteBlob(ownerId: string, name: string): Promise<boolean> {
-    checkString('ownerId', ownerId, ID_MAX);
-    checkString('name', name, ID_MAX);
     return this.#q.deleteBlob!.run(ownerId, name).changes === 1;
   }
 
   async postMessage(message: Omit<MailboxMessage, 'id'>): Promise<MailboxMessage>;
   async postMessage(message: Omit<MailboxMessage, 'id'>, quota: MailboxQuota): Promise<MailboxMessage | undefined>;
   async postMessage(message: Omit<MailboxMessage, 'id'>, quota?: MailboxQuota): Promise<MailboxMessage | undefined> {
-    checkString('senderId', message.senderId, ID_MAX);
-    checkString('recipientId', message.recipientId, ID_MAX);
-    checkBytes('message', message.bytes, this.limits.maxMessageBytes);
-    checkInteger('createdAt', message.createdAt);
     if (quota !== undefined) {
-      checkInteger('quota.maxMessages', quota.maxMessages);
-      checkInteger('quota.maxBytes', quota.maxBytes);
       const r = this.#foreignKey(() => this.#postWithin(message, quota), `${message.senderId} -> ${message.recipientId}`);
       return r && messageOf(r);
     }
@@ -464,30 +420,17 @@ export class SqliteStore implements Store {
   }
 
   async listMessages(recipientId: string, options: ListMessagesOptions = {}): Promise<MailboxMessage[]> {
-    checkString('recipientId', recipientId, ID_MAX);
     const after = options.afterId ?? 0;
-    checkInteger('afterId', after);
-    const limit = clampLimit(options.limit, 100);
+    const limit = options.limit ?? 100;
     if (options.maxBytes === undefined) return (this.#q.listMessages!.all(recipientId, after, limit) as Row[]).map(messageOf);
-    checkInteger('maxBytes', options.maxBytes);
     return this.#listWithin(recipientId, after, limit, options.maxBytes).map(messageOf);
   }
 
   async deleteMessage(recipientId: string, id: number): Promise<boolean> {
-    checkString('recipientId', recipientId, ID_MAX);
-    checkInteger('id', id);
     return this.#q.deleteMessage!.run(recipientId, id).changes === 1;
   }
 
   async addCredential(c: CredentialRecord): Promise<boolean> {
-    checkString('credentialId', c.credentialId, 1024);
-    checkString('accountId', c.accountId, ID_MAX);
-    checkBytes('publicKey', c.publicKey, 4096);
-    checkInteger('counter', c.counter);
-    checkInteger('createdAt', c.createdAt);
-    if (!Array.isArray(c.transports) || !c.transports.every((t) => typeof t === 'string')) {
-      throw new TypeError('"transports" expected an array of strings');
-    }
     const info = this.#foreignKey(
       () => this.#q.addCredential!.run(c.credentialId, c.accountId, buf(c.publicKey), c.counter, JSON.stringify(c.transports), c.createdAt),
       c.accountId,
@@ -496,34 +439,23 @@ export class SqliteStore implements Store {
   }
 
   async getCredential(credentialId: string): Promise<CredentialRecord | undefined> {
-    checkString('credentialId', credentialId, 1024);
     const r = this.#q.getCredential!.get(credentialId) as Row | undefined;
     return r && credentialOf(r);
   }
 
   async listCredentials(accountId: string): Promise<CredentialRecord[]> {
-    checkString('accountId', accountId, ID_MAX);
     return (this.#q.listCredentials!.all(accountId) as Row[]).map(credentialOf);
   }
 
   async updateCredentialCounter(credentialId: string, expected: number, next: number): Promise<boolean> {
-    checkString('credentialId', credentialId, 1024);
-    checkInteger('expected', expected);
-    checkInteger('next', next);
     return this.#q.casCounter!.run(next, credentialId, expected).changes === 1;
   }
 
   async putChallenge(c: ChallengeRecord): Promise<boolean> {
-    checkString('challenge', c.challenge, 1024);
-    checkString('purpose', c.purpose, KIND_MAX);
-    if (c.accountId !== undefined) checkString('accountId', c.accountId, ID_MAX);
-    checkInteger('expiresAt', c.expiresAt);
     return this.#q.putChallenge!.run(c.challenge, c.purpose, c.accountId ?? null, c.expiresAt).changes === 1;
   }
 
   async takeChallenge(challenge: string, now: number): Promise<ChallengeRecord | undefined> {
-    checkString('challenge', challenge, 1024);
-    checkInteger('now', now);
     const r = this.#q.takeChallenge!.get(challenge) as Row | undefined;
     if (r === undefined || (r.expires_at as number) <= now) return undefined;
     const record: ChallengeRecord = { challenge, purpose: r.purpose as string, expiresAt: r.expires_at as number };
@@ -532,15 +464,11 @@ export class SqliteStore implements Store {
 
   async createSession(token: Uint8Array, session: SessionRecord): Promise<void> {
     const hash = sessionTokenHash(token);
-    checkString('accountId', session.accountId, ID_MAX);
-    checkString('signerId', session.signerId, KIND_MAX);
-    checkInteger('expiresAt', session.expiresAt);
     this.#foreignKey(() => this.#q.createSession!.run(buf(hash), session.accountId, session.signerId, session.expiresAt), session.accountId);
   }
 
   async getSession(token: Uint8Array, now: number): Promise<SessionRecord | undefined> {
     const hash = sessionTokenHash(token);
-    checkInteger('now', now);
     const r = this.#q.getSession!.get(buf(hash)) as Row | undefined;
     if (r === undefined || (r.expires_at as number) <= now) return undefined;
     return { accountId: r.account_id as string, signerId: r.signer_id as string, expiresAt: r.expires_at as number };
@@ -551,12 +479,10 @@ export class SqliteStore implements Store {
   }
 
   async deleteExpired(now: number): Promise<number> {
-    checkInteger('now', now);
     return this.#db.transaction(() => this.#q.expireChallenges!.run(now).changes + this.#q.expireSessions!.run(now).changes)();
   }
 
   async deleteUnpublishedAccounts(createdBefore: number): Promise<number> {
-    checkInteger('createdBefore', createdBefore);
     return this.#deleteUnpublished(createdBefore);
   }
 

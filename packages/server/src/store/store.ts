@@ -10,7 +10,7 @@
  *   in ONE transaction, and assigns leaf indices 0, 1, 2, ... without gaps or reuse, also with
  *   several processes appending to the same database. The leaf data is the statement bytes:
  *   leaf hash = SHA-256(0x00 || bytes) (RFC 9162 §2.1.1). Node (level, index) is the hash of the
- *   complete subtree over leaves [index * 2^level, (index + 1) * 2^level) (see log/tree-math.ts).
+ *   complete subtree over leaves [index * 2^level, (index + 1) * 2^level) (the tree math of @sigil/sdk/transparency).
  * - The log is append-only: nothing deletes or rewrites statements, nodes or checkpoints.
  * - Bytes in are bytes out: stored values are returned exactly, as fresh `Uint8Array`s that the
  *   caller may mutate; inputs are copied before the first await.
@@ -31,6 +31,9 @@
  */
 
 import { STATEMENT_LIMITS } from '@sigil/sdk/identity';
+import type { NodeKey } from '@sigil/sdk/transparency';
+
+export type { NodeKey };
 
 export type AccountKind = 'user' | 'service';
 
@@ -102,11 +105,6 @@ export interface ListStatementsOptions {
   readonly afterIndex?: number | undefined;
   /** At most this many (default and maximum 1000). */
   readonly limit?: number | undefined;
-}
-
-export interface NodeKey {
-  readonly level: number;
-  readonly index: number;
 }
 
 export interface CheckpointRecord {

@@ -1,5 +1,6 @@
-// Argument checks shared by every Store implementation: misuse is a TypeError/RangeError with the
-// house message shape; an over-limit size is the caller's data and an `E_LIMIT` SigilError.
+// Argument checks of the Store contract, made once for every implementation (checked-store.ts):
+// misuse is a TypeError/RangeError with the house message shape; an over-limit size is the
+// caller's data and an `E_LIMIT` SigilError.
 import { createHash } from 'node:crypto';
 import { SigilError } from '@sigil/sdk/errors';
 
@@ -23,10 +24,17 @@ export function checkBytes(name: string, value: unknown, limit?: number): assert
   }
 }
 
-/** Lookups are by SHA-256 of the session token; the token itself is never stored. */
-export function sessionTokenHash(token: Uint8Array): Uint8Array {
+export function checkSessionToken(token: unknown): asserts token is Uint8Array {
   if (!(token instanceof Uint8Array)) throw new TypeError(`"token" expected Uint8Array, got ${typeof token}`);
   if (token.length < 16) throw new RangeError(`"token" expected Uint8Array of length >= 16, got length=${token.length}`);
+}
+
+/**
+ * SHA-256 of a session token: what a store keeps and looks sessions up by; the token itself is
+ * never stored. @throws TypeError / RangeError for a token that is not 16 bytes or longer.
+ */
+export function sessionTokenHash(token: Uint8Array): Uint8Array {
+  checkSessionToken(token);
   return new Uint8Array(createHash('sha256').update(token).digest());
 }
 

@@ -1,6 +1,5 @@
 // Accounts, statements and the wrap blobs.
-import { createRoute, type z } from '@hono/zod-openapi';
-import type { TypedResponse } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../../http/errors.js';
 import { apiJson, type HttpApp } from '../../http/app.js';
 import { accountViewBody } from '../account-view.js';
@@ -20,11 +19,8 @@ export function accountRoutes(app: HttpApp, ctx: DirectoryContext): void {
       request: { params: AccountParams },
       responses: { 200: jsonContent(AccountResponse, "The account's statements, each with its inclusion proof against `checkpoint`"), ...errors(400, 404) },
     }),
-    // The JSON is made (and cached) by accountViewBody from the same fields the schema documents.
-    async (c) => {
-      const body = await accountViewBody(ctx, c.req.valid('param').id);
-      return apiJson(c, body) as unknown as TypedResponse<z.infer<typeof AccountResponse>, 200, 'json'>;
-    },
+    // The JSON of an AccountResponse, made (and cached) by accountViewBody: docs/DIRECTORY.md, "The lookup path".
+    async (c) => apiJson(c, await accountViewBody(ctx, c.req.valid('param').id)),
   );
 
   app.openapi(

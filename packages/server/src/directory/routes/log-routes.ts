@@ -1,8 +1,7 @@
 // Log endpoints: the latest signed checkpoint, inclusion and consistency proofs, the log key.
 import { createRoute, type z } from '@hono/zod-openapi';
-import type { TypedResponse } from 'hono';
 import { ApiError } from '../../http/errors.js';
-import { apiJson, type HttpApp } from '../../http/app.js';
+import { apiJson, jsonText, type HttpApp } from '../../http/app.js';
 import { latestCheckpoint } from '../account-view.js';
 import { toB64u } from '../b64.js';
 import type { DirectoryContext } from '../context.js';
@@ -77,6 +76,6 @@ export function logRoutes(app: HttpApp, ctx: DirectoryContext): void {
 
   app.openapi(
     createRoute({ method: 'get', path: '/v1/health', tags: ['other'], responses: { 200: jsonContent(HealthResponse, 'The server is up') } }),
-    async (c) => apiJson(c, JSON.stringify({ ok: true, treeSize: await store.treeSize() })) as unknown as TypedResponse<z.infer<typeof HealthResponse>, 200, 'json'>,
+    async (c) => apiJson(c, jsonText<z.infer<typeof HealthResponse>>({ ok: true, treeSize: await store.treeSize() })),
   );
 }

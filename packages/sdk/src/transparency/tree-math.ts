@@ -1,17 +1,20 @@
-// The shape of an RFC 9162 Merkle tree, as complete subtrees.
+// The shape of an RFC 9162 Merkle tree, as complete subtrees: the one home of the tree math
+// that servers and auditors compute proofs with (clients verify them with proof.ts).
 //
 // A node (level, index) is the root of the complete subtree over leaves
 // [index * 2^level, (index + 1) * 2^level). Such nodes never change once the leaves under them
-// exist, so the store keeps every one of them (about 2n for n leaves), written when the leaf
+// exist, so a log can keep every one of them (about 2n for n leaves), written when the leaf
 // that completes them is appended. Any subtree the RFC's MTH / PATH / SUBPROOF definitions
 // (§2.1.1, §2.1.3.1, §2.1.4.1) talk about starts at a multiple of a power of two at least as large
 // as itself, so its hash is a right-to-left fold of at most log2(n) complete subtrees: proofs cost
 // O(log n) node reads whatever the tree size. Sizes are JS numbers (exact up to 2^53): no bit
 // operators here, which would truncate to 32 bits.
-import { createHash } from 'node:crypto';
+//
+// The folds take the hashes as an argument: hashing.ts's are asynchronous (WebCrypto, for
+// browsers), and a server folds inside a synchronous database transaction with its own
+// synchronous implementation of the same three hashes (SyncTreeHashes).
 
-export const HASH_SIZE = 32;
-
+/** A complete subtree: leaves [index * 2^level, (index + 1) * 2^level). */
 export interface NodeKey {
   readonly level: number;
   readonly index: number;
@@ -21,22 +24,18 @@ export interface NodeHash extends NodeKey {
   readonly hash: Uint8Array;
 }
 
-/** RFC 9162 §2.1.1 leaf hash: SHA-256(0x00 || data). Sync (node:crypto) for the server's hot path. */
-export function leafHash(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(Uint8Array.of(0)).update(data).digest());
+/**
+ * The RFC 9162 §2.1.1 hashes of hashing.ts (same names, same results), computed synchronously:
+ * `hashLeaf(data)` = SHA-256(0x00 || data), `hashChildren(left, right)` = SHA-256(0x01 || left ||
+ * right), `emptyRoot()` = SHA-256() = MTH({}).
+ */
+export interface SyncTreeHashes {
+  hashLeaf(data: Uint8Array): Uint8Array;
+  hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array;
+  emptyRoot(): Uint8Array;
 }
 
-/** RFC 9162 §2.1.1 interior node: SHA-256(0x01 || left || right). */
-export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(Uint8Array.of(1)).update(left).update(right).digest());
-}
-
-/** MTH({}) = SHA-256() (RFC 9162 §2.1.1). */
-export function emptyRootHash(): Uint8Array {
-  return new Uint8Array(createHash('sha256').digest());
-}
-
-export function pow2(level: number): number {
+function pow2(level: number): number {
   return 2 ** level;
 }
 
@@ -65,15 +64,18 @@ export function appendSiblingKeys(leafIndex: number): NodeKey[] {
   return keys;
 }
 
-/** The nodes to write when leaf `leafIndex` is appended, given its frontier siblings. */
-export function appendNodes(leafIndex: number, hash: Uint8Array, siblings: readonly Uint8Array[]): NodeHash[] {
+/**
+ * The nodes to write when leaf `leafIndex` (hash `hash`) is appended, given its frontier
+ * siblings (the hashes of `appendSiblingKeys(leafIndex)`, in order).
+ */
+export function appendNodes(leafIndex: number, hash: Uint8Array, siblings: readonly Uint8Array[], hashes: SyncTreeHashes): NodeHash[] {
   const nodes: NodeHash[] = [{ level: 0, index: leafIndex, hash }];
   let h = hash;
   let idx = leafIndex;
   for (let level = 0; isOdd(idx); level++) {
     const left = siblings[level];
     if (left === undefined) throw new Error(`missing frontier node at level ${level}`);
-    h = nodeHash(left, h);
+    h = hashes.hashChildren(left, h);
     idx = Math.floor(idx / 2);
     nodes.push({ level: level + 1, index: idx, hash: h });
   }
@@ -98,11 +100,11 @@ export function rangeKeys(start: number, end: number): NodeKey[] {
   return keys;
 }
 
-/** MTH over a range from the hashes of its `rangeKeys`, folded right to left. */
-export function foldRange(hashes: readonly Uint8Array[]): Uint8Array {
-  if (hashes.length === 0) return emptyRootHash();
-  let h = hashes[hashes.length - 1] as Uint8Array;
-  for (let i = hashes.length - 2; i >= 0; i--) h = nodeHash(hashes[i] as Uint8Array, h);
+/** MTH over a range from the hashes of its `rangeKeys` (`nodes`), folded right to left. */
+export function foldRange(nodes: readonly Uint8Array[], hashes: SyncTreeHashes): Uint8Array {
+  if (nodes.length === 0) return hashes.emptyRoot();
+  let h = nodes[nodes.length - 1] as Uint8Array;
+  for (let i = nodes.length - 2; i >= 0; i--) h = hashes.hashChildren(nodes[i] as Uint8Array, h);
   return h;
 }
 

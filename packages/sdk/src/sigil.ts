@@ -11,6 +11,7 @@ import { encrypt as encryptEnvelope, type EnvelopeRecipient, type EnvelopeSender
 import { decrypt as decryptEnvelope, type EnvelopeParties } from './envelope/decrypt.js';
 import { decryptStream as decryptEnvelopeStream, encryptStream as encryptEnvelopeStream } from './envelope/streams.js';
 import { chainAfter, genesisHeader, type AccountState } from './identity/account-state.js';
+import { proveDevicePossession } from './identity/possession.js';
 import { signStatement, signStatementWithWebAuthn } from './identity/signed-statement.js';
 import type { Statement } from './identity/statement.js';
 import { createUserKeyEpoch, importUserKey, openPreviousUserKey, openUserKeyWrap, type UserKeyPair } from './identity/user-key.js';
@@ -93,11 +94,13 @@ export interface EnrolWebAuthnOptions extends DirectoryOptions {
   readonly session?: (() => Promise<DirectorySession>) | undefined;
 }
 
-/** A new device to certify (`addDevice`): its public keys, made on that device. */
+/** A new device to certify (`addDevice`): its public keys and proof of possession, made on that device. */
 export interface NewDevice {
   readonly name: string;
   readonly signingKey: Uint8Array;
   readonly agreementKey: Uint8Array;
+  /** `proveDevicePossession(account, keys)` made by the new device (docs/STATEMENTS.md §4.4). */
+  readonly possessionSignature: Uint8Array;
 }
 
 /** What `decrypt` returns: the plaintext and who sent it, both verified. */
@@ -675,7 +678,8 @@ export class Sigil {
    * @throws SigilError `E_DIRECTORY` (refused), `E_WEBAUTHN`, backend errors, and as `rotate`.
    * @example
    * ```ts
-   * const id = await sigil.addDevice({ name: 'phone', signingKey, agreementKey }, { root });
+   * // on the phone: const possessionSignature = await proveDevicePossession(account, phoneKeys);
+   * const id = await sigil.addDevice({ name: 'phone', signingKey, agreementKey, possessionSignature }, { root });
    * ```
    */
   async addDevice(device: NewDevice, options: { readonly root: RootSigner }): Promise<string> {
@@ -756,8 +760,8 @@ async function certify(
   name: string,
 ): Promise<VerifiedAccount> {
   const keys = 'backend' in device && 'signing' in device
-    ? { signingKey: device.signing.publicKey, agreementKey: device.agreement.publicKey }
-    : { signingKey: device.signingKey, agreementKey: device.agreementKey };
+    ? { signingKey: device.signing.publicKey, agreementKey: device.agreement.publicKey, possessionSignature: await proveDevicePossession(state.accountId, device) }
+    : { signingKey: device.signingKey, agreementKey: device.agreementKey, possessionSignature: device.possessionSignature };
   const statement = await signWithRoot({ kind: 'device-certificate', ...chainAfter(state, rootId(root)), device: { ...keys, name } }, root);
   return directory.publish(statement);
 }

@@ -17,6 +17,7 @@ import {
   type SignedCheckpoint,
   type UserKeyPair,
 } from '@sigil/sdk';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import {
   SqliteStore,
   TransparencyLog,
@@ -144,7 +145,7 @@ export async function addDevice(dir: Directory, account: ServiceAccount, name = 
   const signing = await backend.generateKeyPair({ usage: 'sign', label: `${name} sign` });
   const agreement = await backend.generateKeyPair({ usage: 'agree', label: `${name} agree` });
   const statement = await signStatement(
-    { kind: 'device-certificate', ...chainAfter(account.state, account.root.id, account.state.time), device: { signingKey: signing.publicKey, agreementKey: agreement.publicKey, name } },
+    { kind: 'device-certificate', ...chainAfter(account.state, account.root.id, account.state.time), device: { signingKey: signing.publicKey, agreementKey: agreement.publicKey, possessionSignature: await proveDevicePossession(account.state.accountId, { backend, signing, agreement }), name } },
     { backend: account.backend, ref: account.root },
   );
   const res = await postStatement(dir, statement);

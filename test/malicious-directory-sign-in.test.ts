@@ -41,6 +41,7 @@ const unb64u = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'));
 let alice: SoftWebAuthn;
 beforeEach(() => {
   alice = new SoftWebAuthn(RP);
+  vi.mocked(startAuthentication).mockClear();
   // The browser and authenticator: an assertion over whatever challenge the client asks for.
   vi.mocked(startAuthentication).mockImplementation(async ({ optionsJSON }) => alice.assertJSON(unb64u(optionsJSON.challenge)));
 });
@@ -135,6 +136,14 @@ describe('a sign-in assertion never proves a statement', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('the client refuses a sign-in nonce that is not 16 to 64 bytes of base64url, before any ceremony', async () => {
+    for (const challenge of [b64u(new Uint8Array(15)), b64u(new Uint8Array(65)), '***']) {
+      const e = await signInWithWebAuthn({ challenge, rpId: RP.rpId, userVerification: 'required' }).then(() => undefined, (err: unknown) => err);
+      expect(SigilError.is(e, 'E_WEBAUTHN') && e.detail, challenge).toBe('challenge');
+    }
+    expect(vi.mocked(startAuthentication)).not.toHaveBeenCalled();
   });
 
   it('the lying directory logs the forged root-add: every client refuses the account', async () => {

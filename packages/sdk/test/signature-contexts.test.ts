@@ -124,6 +124,19 @@ describe('signature contexts', () => {
     expect(await detail(applyStatement(state, await signStatement(draft, { backend, ref: root }), { accountId: ACCOUNT }))).toBe('accepted');
   });
 
+  it('known answers: the WebAuthn challenges and possession inputs, computed here from their specs', async () => {
+    const { createHash } = await import('node:crypto');
+    const sha = (...parts: (string | Uint8Array)[]) => new Uint8Array(createHash('sha256').update(Buffer.concat(parts.map((p) => Buffer.from(p)))).digest());
+    const x = Uint8Array.from({ length: 32 }, (_, i) => i);
+    expect(await webAuthnStatementChallenge(x)).toEqual(sha('sigil/v2 webauthn-statement\0', x));
+    expect(await webAuthnSignInChallenge(x)).toEqual(sha('sigil/v2 webauthn-sign-in\0', x));
+    const [k1, k2] = [key(), key()];
+    expect(devicePossessionInput('a', k1, k2)).toEqual(new Uint8Array(Buffer.concat([Buffer.from('sigil/v2 device-possession\0'), Buffer.from([1]), Buffer.from('a'), k1, k2])));
+    expect(userKeyPossessionInput('a', 258, k1)).toEqual(new Uint8Array(Buffer.concat([Buffer.from('sigil/v2 user-key-possession\0'), Buffer.from([1]), Buffer.from('a'), Buffer.from([0, 0, 1, 2]), k1])));
+    await expect(webAuthnSignInChallenge(new Uint8Array(15))).rejects.toBeInstanceOf(RangeError);
+    await expect(webAuthnStatementChallenge(new Uint8Array(31))).rejects.toBeInstanceOf(RangeError);
+  });
+
   it('WebAuthn: the sign-in and statement challenges of the same bytes differ, and an assertion for one fails as the other', async () => {
     fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 32, maxLength: 32 }), async (x) => {

@@ -201,8 +201,10 @@ export async function registerWebAuthnCredential(
  * salt. The authenticator never signs the server's `challenge` itself: it is a nonce, from which
  * the challenge is derived here as `webAuthnSignInChallenge(nonce)` (and recomputed by the
  * server), so that no bytes a directory picks can come back as a statement's proof
- * (docs/SECURITY.md, "Signatures and their contexts"). Returns the response to send back (POST /v1/auth/webauthn/login/verify), the mode this
- * credential gave and, with PRF, the KEKs.
+ * (docs/SECURITY.md, "Signatures and their contexts"). Returns the response to send back
+ * (POST /v1/auth/webauthn/login/verify), the mode this credential gave and, with PRF, the KEKs.
+ *
+ * @throws SigilError `E_WEBAUTHN` with detail `challenge` if the nonce is not 16 to 64 bytes.
  *
  * @throws SigilError `E_WEBAUTHN` if the ceremony fails (detail: the DOMException name).
  * @example

@@ -6,6 +6,7 @@ import { DirectoryClient, Sigil, encrypt } from '@sigil/sdk';
 import { MemoryClientStateStore, type ClientStateStore } from '@sigil/sdk/directory';
 import { chainAfter, signStatement } from '@sigil/sdk/identity';
 import { compareCheckpoints } from '@sigil/sdk/transparency';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import { FileClientStateStore } from '@sigil/sdk/node';
 import { FakeDirectory, newDeviceKeys, newRoot } from './support/lying-directory.js';
 import { codeOf, str, text } from './support/codes.js';
@@ -89,7 +90,7 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     const { opts, alice, bob, bobRoot } = await setup();
     const old = await alice.encrypt(text('before the phone'), { to: ['bob@example.test'] });
     const phoneKeys = await newDeviceKeys('bob phone');
-    const phoneId = await bob.addDevice({ name: 'phone', signingKey: phoneKeys.signing.publicKey, agreementKey: phoneKeys.agreement.publicKey }, { root: bobRoot });
+    const phoneId = await bob.addDevice({ name: 'phone', signingKey: phoneKeys.signing.publicKey, agreementKey: phoneKeys.agreement.publicKey, possessionSignature: await proveDevicePossession('bob@example.test', phoneKeys) }, { root: bobRoot });
     const phone = await Sigil.connect({ ...opts(), account: 'bob@example.test', keys: phoneKeys });
     expect(phone.deviceId).toBe(phoneId);
     expect(str((await phone.decrypt(old, { from: 'alice@example.test' })).plaintext)).toBe('before the phone');
@@ -113,7 +114,7 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
   it('refuses to encrypt to an epoch still held by a revoked device (revocation published, rotation not yet)', async () => {
     const { alice, bob, bobRoot } = await setup();
     const phoneKeys = await newDeviceKeys('bob phone');
-    const phoneId = await bob.addDevice({ name: 'phone', signingKey: phoneKeys.signing.publicKey, agreementKey: phoneKeys.agreement.publicKey }, { root: bobRoot });
+    const phoneId = await bob.addDevice({ name: 'phone', signingKey: phoneKeys.signing.publicKey, agreementKey: phoneKeys.agreement.publicKey, possessionSignature: await proveDevicePossession('bob@example.test', phoneKeys) }, { root: bobRoot });
     const { state } = await bob.directory.lookup('bob@example.test');
     await bob.directory.publish(await signStatement({ kind: 'device-revocation', ...chainAfter(state, bobRoot.ref.id), deviceId: phoneId }, bobRoot));
     expect(await codeOf(alice.encrypt(text('x'), { to: ['bob@example.test'] }))).toBe('E_KEY_REVOKED');

@@ -22,6 +22,7 @@ import { DirectoryClient, Sigil, WebCryptoKeyBackend, type DeviceKeys, type KeyB
 import { keyIdOf } from '@sigil/sdk/backend';
 import { openUserKeyWrap } from '@sigil/sdk/identity';
 import { logVerifierKey } from '@sigil/sdk/transparency';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import { Pkcs11KeyBackend } from '@sigil/hsm-adapter';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
 import { SoftWebAuthn } from './support/soft-webauthn.js';
@@ -236,7 +237,7 @@ describe('end to end against the real directory', () => {
 
     // Carol adds a phone (her authenticator signs), the phone reads; then she revokes it.
     const phoneKeys = await webCryptoDevice('carol phone', deviceSecrets);
-    const phoneId = await carol.addDevice({ name: 'phone', signingKey: phoneKeys.signing.publicKey, agreementKey: phoneKeys.agreement.publicKey }, { root: carolRoot });
+    const phoneId = await carol.addDevice({ name: 'phone', signingKey: phoneKeys.signing.publicKey, agreementKey: phoneKeys.agreement.publicKey, possessionSignature: await proveDevicePossession(CAROL, phoneKeys) }, { root: carolRoot });
     const phone = await Sigil.connect({ ...common, account: CAROL, keys: phoneKeys });
     await bob.send(CAROL, say('bob to carol, phone can read'));
     const [m1] = await phone.list();

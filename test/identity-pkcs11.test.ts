@@ -15,6 +15,7 @@ import {
   type AccountState,
 } from '@sigil/sdk/identity';
 import { createSoftHsmTestToken, type SoftHsmTestToken } from '@sigil/hsm-adapter/testing';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 
 describe('an account rooted at a key in SoftHSM (Pkcs11KeyBackend)', () => {
   let token: SoftHsmTestToken;
@@ -41,7 +42,7 @@ describe('an account rooted at a key in SoftHSM (Pkcs11KeyBackend)', () => {
     );
     await append(
       await signStatement(
-        { kind: 'device-certificate', ...chainAfter(state, root.id), device: { signingKey: deviceSign.publicKey, agreementKey: deviceAgree.publicKey, name: 'billing-1' } },
+        { kind: 'device-certificate', ...chainAfter(state, root.id), device: { signingKey: deviceSign.publicKey, agreementKey: deviceAgree.publicKey, possessionSignature: await proveDevicePossession(state.accountId, { backend, signing: deviceSign, agreement: deviceAgree }), name: 'billing-1' } },
         { backend, ref: root },
       ),
     );

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DirectoryClient, Sigil, WebCryptoKeyBackend, type KeyBackend, type KeyRef } from '@sigil/sdk';
 import { decodeSignedStatement } from '@sigil/sdk/identity';
 import { compareCheckpoints } from '@sigil/sdk/transparency';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import { SqliteStore, TransparencyLog, createDirectoryApp } from '@sigil/server';
 import { lyingFetch, newDeviceKeys, newRoot, type AccountAnswer } from './support/lying-directory.js';
 import { codeOf, text } from './support/codes.js';
@@ -111,7 +112,7 @@ describe('the real directory, lying in transit', () => {
   it('dropped revocation: the client that saw it, and the account\'s own device, catch the rollback', async () => {
     const { d, alice, bob, refused } = await world();
     const phone = await newDeviceKeys('phone');
-    const phoneId = await bob.sigil.addDevice({ name: 'phone', signingKey: phone.signing.publicKey, agreementKey: phone.agreement.publicKey }, { root: bob.root });
+    const phoneId = await bob.sigil.addDevice({ name: 'phone', signingKey: phone.signing.publicKey, agreementKey: phone.agreement.publicKey, possessionSignature: await proveDevicePossession(BOB, phone) }, { root: bob.root });
     await bob.sigil.revokeDevice(phoneId, { root: bob.root });
     await alice.sigil.directory.lookup(BOB);
     d.onAccount(BOB, (a) => ({ ...a, statements: a.statements.slice(0, -2) }));

@@ -14,6 +14,7 @@ import {
   type AccountState,
 } from '@sigil/sdk/identity';
 import { compareCheckpoints } from '@sigil/sdk/transparency';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import { FakeDirectory, newDeviceKeys, newRoot, type AccountAnswer } from './support/lying-directory.js';
 import { codeOf, text } from './support/codes.js';
 
@@ -94,7 +95,7 @@ describe('a lying directory is caught, and nothing is encrypted to the wrong key
     const { dir, alice, refused, fresh } = await world();
     const { state } = await alice.sigil.directory.lookup(BOB);
     const mallory = await newDeviceKeys('mallory');
-    const device = { signingKey: mallory.signing.publicKey, agreementKey: mallory.agreement.publicKey, name: 'evil' };
+    const device = { signingKey: mallory.signing.publicKey, agreementKey: mallory.agreement.publicKey, possessionSignature: await proveDevicePossession(BOB, mallory), name: 'evil' };
     const selfSigned = await signStatement({ kind: 'device-certificate', ...chainAfter(state, mallory.signing.id), device }, { backend: mallory.backend, ref: mallory.signing });
     const branch = dir.fork();
     await dir.appendForged(BOB, selfSigned);
@@ -116,7 +117,7 @@ describe('a lying directory is caught, and nothing is encrypted to the wrong key
   it('dropped revocation: a client that saw it catches the rollback; bob\'s own device catches it too; a fresh client cannot', async () => {
     const { dir, opts, alice, bob, fresh, refused } = await world();
     const phone = await newDeviceKeys('bob phone');
-    const phoneId = await bob.sigil.addDevice({ name: 'phone', signingKey: phone.signing.publicKey, agreementKey: phone.agreement.publicKey }, { root: bob.root });
+    const phoneId = await bob.sigil.addDevice({ name: 'phone', signingKey: phone.signing.publicKey, agreementKey: phone.agreement.publicKey, possessionSignature: await proveDevicePossession(BOB, phone) }, { root: bob.root });
     await bob.sigil.revokeDevice(phoneId, { root: bob.root });
     const seen = await alice.sigil.directory.lookup(BOB);
     expect(seen.state.revokedDevices.map((d) => d.id)).toEqual([phoneId]);

@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { WebCryptoKeyBackend } from '@sigil/sdk/backend';
 import { applyStatement, chainAfter, genesisHeader, signStatement } from '@sigil/sdk/identity';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import { SqliteStore, TransparencyLog } from '../../packages/server/src/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -79,7 +80,7 @@ async function templateStatements(): Promise<Uint8Array[]> {
   const genesis = await signStatement({ kind: 'genesis', ...genesisHeader(id, root.id, 1), roots: [{ type: 'service', publicKey: root.publicKey }] }, { backend: keys, ref: root });
   const state = await applyStatement(undefined, genesis);
   const cert = await signStatement(
-    { kind: 'device-certificate', ...chainAfter(state, root.id, 2), device: { signingKey: sign.publicKey, agreementKey: agree.publicKey, name: 'server-1' } },
+    { kind: 'device-certificate', ...chainAfter(state, root.id, 2), device: { signingKey: sign.publicKey, agreementKey: agree.publicKey, possessionSignature: await proveDevicePossession(state.accountId, { backend: keys, signing: sign, agreement: agree }), name: 'server-1' } },
     { backend: keys, ref: root },
   );
   return [genesis, cert];

@@ -13,6 +13,7 @@ import {
   type WebAuthnCredential,
 } from '@simplewebauthn/server';
 import { TEST_WEBAUTHN_TIMEOUT_MS } from '../support/browser.js';
+import { signInChallenge } from '../support/soft-webauthn.js';
 
 export class TestRelyingParty {
   readonly rpId = 'localhost';
@@ -59,7 +60,8 @@ export class TestRelyingParty {
       userVerification: 'required',
       ...(allow === undefined ? {} : { allowCredentials: allow.map((id) => ({ id })) }),
     });
-    this.#challenge = options.challenge;
+    // As the directory does: the options carry a nonce, and the page signs its sign-in form.
+    this.#challenge = Buffer.from(signInChallenge(new Uint8Array(Buffer.from(options.challenge, 'base64url')))).toString('base64url');
     return options;
   }
 

@@ -36,6 +36,8 @@ const T = TEST_WEBAUTHN_TIMEOUT_MS;
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 const unb64u = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'));
 const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+/** docs/STATEMENTS.md §6.2, computed independently of the SDK: SHA-256("sigil/v2 webauthn-statement" || 0x00 || SHA-256(statement)). */
+const statementChallenge = (statement: Uint8Array): Uint8Array => sha256(Buffer.concat([Buffer.from('sigil/v2 webauthn-statement\0'), sha256(statement)]));
 const rootOf = (r: RootJSON): WebAuthnRoot => ({ type: 'webauthn', rpId: r.rpId, credentialId: unb64u(r.credentialIdB64), publicKey: unb64u(r.publicKeyB64) });
 
 async function pageError(p: Promise<unknown>): Promise<PageError> {
@@ -172,22 +174,24 @@ describe('passkey with PRF (synced-looking)', () => {
     });
   });
 
-  it('assertStatement: challenge = SHA-256(statement), verified by verifyWebAuthnAssertion', async () => {
+  it('assertStatement: challenge = the labelled hash of the statement (§6.2), verified by verifyWebAuthnAssertion', async () => {
     const root = rootOf(reg.root);
     const statement = encodeStatement({ kind: 'genesis', ...genesisHeader('carol@example.org', await keyIdOf(root.publicKey), 1), roots: [root] });
     const a = await callPage<AssertionJSON>(alice, 'assertStatement', b64u(statement), T);
     const assertion = { authenticatorData: unb64u(a.authenticatorDataB64), clientDataJSON: unb64u(a.clientDataJSONB64), signature: unb64u(a.signatureB64) };
     const policy = { publicKey: root.publicKey, credentialRpId: 'localhost', rpId: 'localhost', origins: [h.origin] };
-    await verifyWebAuthnAssertion(assertion, { ...policy, challenge: sha256(statement) });
+    await verifyWebAuthnAssertion(assertion, { ...policy, challenge: statementChallenge(statement) });
     const other = Uint8Array.from(statement);
     other[other.length - 1] = (other[other.length - 1] as number) ^ 1;
-    await expect(verifyWebAuthnAssertion(assertion, { ...policy, challenge: sha256(other) })).rejects.toMatchObject({ code: 'E_WEBAUTHN', detail: 'challenge' });
+    await expect(verifyWebAuthnAssertion(assertion, { ...policy, challenge: statementChallenge(other) })).rejects.toMatchObject({ code: 'E_WEBAUTHN', detail: 'challenge' });
+    // Not the bare statement hash, which statements version 1 signed.
+    await expect(verifyWebAuthnAssertion(assertion, { ...policy, challenge: sha256(statement) })).rejects.toMatchObject({ code: 'E_WEBAUTHN', detail: 'challenge' });
   });
 
   it('negative paths: bogus signature, bad UV, no touch (timeout)', async () => {
     const root = rootOf(reg.root);
     const statement = encodeStatement({ kind: 'genesis', ...genesisHeader('dave@example.org', await keyIdOf(root.publicKey), 2), roots: [root] });
-    const policy = { publicKey: root.publicKey, credentialRpId: 'localhost', rpId: 'localhost', origins: [h.origin], challenge: sha256(statement) };
+    const policy = { publicKey: root.publicKey, credentialRpId: 'localhost', rpId: 'localhost', origins: [h.origin], challenge: statementChallenge(statement) };
     const toAssertion = (a: AssertionJSON) => ({
       authenticatorData: unb64u(a.authenticatorDataB64),
       clientDataJSON: unb64u(a.clientDataJSONB64),

@@ -41,6 +41,9 @@ export interface SoftAssertion {
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 const sha256 = (b: Uint8Array | string): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 
+/** The challenge a Sigil client signs for the sign-in nonce `nonce` (contexts.ts, webAuthnSignInChallenge). */
+export const signInChallenge = (nonce: Uint8Array): Uint8Array => sha256(Buffer.concat([Buffer.from('sigil/v2 webauthn-sign-in\0'), nonce]));
+
 const UP = 0x01;
 const UV = 0x04;
 const AT = 0x40;
@@ -164,6 +167,15 @@ export class SoftWebAuthn {
       clientExtensionResults: {},
       authenticatorAttachment: 'platform' as const,
     };
+  }
+
+  /**
+   * A sign-in as a Sigil client makes it: the server's login `challenge` is a nonce, and the
+   * authenticator signs SHA-256("sigil/v2 webauthn-sign-in" || 0x00 || nonce) (docs/SECURITY.md,
+   * "Signatures and their contexts"). Computed here with node:crypto, independently of the SDK.
+   */
+  signInJSON(nonce: Uint8Array, overrides: AssertionOverrides = {}) {
+    return this.assertJSON(signInChallenge(nonce), overrides);
   }
 
   /** Callback shape of `signStatementWithWebAuthn`. */

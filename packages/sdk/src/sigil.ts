@@ -372,7 +372,8 @@ export class Sigil {
    * @throws SigilError `E_DIRECTORY` (refused), `E_WEBAUTHN`, backend errors, and as `rotate`.
    * @example
    * ```ts
-   * const id = await sigil.addDevice({ name: 'phone', signingKey, agreementKey }, { root });
+   * // on the phone: const possessionSignature = await proveDevicePossession(account, phoneKeys);
+   * const id = await sigil.addDevice({ name: 'phone', signingKey, agreementKey, possessionSignature }, { root });
    * ```
    */
   async addDevice(device: NewDevice, options: { readonly root: RootSigner }): Promise<string> {

@@ -23,12 +23,15 @@ import {
   type StatementBody,
   type VerifyStatementOptions,
 } from '@sigil/sdk/identity';
+import { proveDevicePossession, signUserKeyPossession } from '@sigil/sdk/identity';
 import { SoftWebAuthn, type AssertionOverrides } from '../../../test/support/soft-webauthn.js';
 
 const rpId = 'example.org';
 const origin = 'https://example.org';
 const policy: VerifyStatementOptions = { rpId, origins: [origin] };
 const T0 = 1_764_000_000_000;
+/** A proof-of-possession field for statements refused before it is checked. */
+const NO_PROOF = new Uint8Array(64);
 
 type Signer = { backend: KeyBackend; ref: KeyRef } | SoftWebAuthn;
 
@@ -76,14 +79,16 @@ class Account {
   }
 
   async certify(root: Signer, device: Device, name: string): Promise<void> {
-    await this.append(await this.next({ kind: 'device-certificate', device: { signingKey: device.sign.publicKey, agreementKey: device.agree.publicKey, name } }, root));
+    await this.append(await this.next({ kind: 'device-certificate', device: { signingKey: device.sign.publicKey, agreementKey: device.agree.publicKey, possessionSignature: await proveDevicePossession(this.state.accountId, { backend: device.backend, signing: device.sign, agreement: device.agree }), name } }, root));
   }
 
   async rotate(by: Device): Promise<void> {
     const epoch = (this.state.userKey?.epoch ?? 0) + 1;
-    const userPublicKey = p256.getPublicKey(p256.utils.randomSecretKey(), false);
+    const privateKey = p256.utils.randomSecretKey();
+    const userPublicKey = p256.getPublicKey(privateKey, false);
+    const possessionSignature = await signUserKeyPossession(this.state.accountId, epoch, { privateKey, publicKey: userPublicKey });
     const wraps = this.state.devices.map((d) => ({ deviceId: d.id, wrapHash: new Uint8Array(32).fill(epoch) })).sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
-    const body = epoch === 1 ? { kind: 'user-key-epoch' as const, epoch, userPublicKey, wraps } : { kind: 'user-key-epoch' as const, epoch, userPublicKey, previousKeyWrapHash: new Uint8Array(32).fill(0xee), wraps };
+    const body = epoch === 1 ? { kind: 'user-key-epoch' as const, epoch, userPublicKey, possessionSignature, wraps } : { kind: 'user-key-epoch' as const, epoch, userPublicKey, possessionSignature, previousKeyWrapHash: new Uint8Array(32).fill(0xee), wraps };
     await this.append(await this.next(body, { backend: by.backend, ref: by.sign }));
   }
 }
@@ -190,7 +195,7 @@ describe('an account rooted at a service key (WebCryptoKeyBackend)', () => {
 
   it('rejects a device certificate that a root did not sign', async () => {
     const mallory = await newDevice('mallory');
-    const body = { kind: 'device-certificate' as const, device: { signingKey: mallory.sign.publicKey, agreementKey: mallory.agree.publicKey, name: 'evil' } };
+    const body = { kind: 'device-certificate' as const, device: { signingKey: mallory.sign.publicKey, agreementKey: mallory.agree.publicKey, possessionSignature: NO_PROOF, name: 'evil' } };
     // Signed by a current device instead of a root.
     await expectProofError(applyStatement(acct.state, await acct.next(body, { backend: phone.backend, ref: phone.sign }), acct.options), 'signer');
     // Signed by a key the account does not know.
@@ -218,7 +223,7 @@ describe('an account rooted at a service key (WebCryptoKeyBackend)', () => {
 
   it('rejects statements by a revoked device with E_KEY_REVOKED', async () => {
     const statement = await acct.draft(
-      { kind: 'user-key-epoch', epoch: 4, userPublicKey: p256.getPublicKey(p256.utils.randomSecretKey(), false), previousKeyWrapHash: new Uint8Array(32), wraps: [{ deviceId: phone.sign.id, wrapHash: new Uint8Array(32) }] },
+      { kind: 'user-key-epoch', epoch: 4, userPublicKey: p256.getPublicKey(p256.utils.randomSecretKey(), false), possessionSignature: NO_PROOF, previousKeyWrapHash: new Uint8Array(32), wraps: [{ deviceId: phone.sign.id, wrapHash: new Uint8Array(32) }] },
       { backend: laptop.backend, ref: laptop.sign },
     );
     await expectProofError(applyStatement(acct.state, await signStatement(statement, { backend: laptop.backend, ref: laptop.sign }), acct.options), 'signer', 'E_KEY_REVOKED');
@@ -229,16 +234,16 @@ describe('an account rooted at a service key (WebCryptoKeyBackend)', () => {
     const key = () => p256.getPublicKey(p256.utils.randomSecretKey(), false);
     const wrapsFor = (ids: string[]) => ids.sort().map((deviceId) => ({ deviceId, wrapHash: new Uint8Array(32) }));
     const cases: [string, StatementBody, { backend: KeyBackend; ref: KeyRef }][] = [
-      ['epoch skipped', { kind: 'user-key-epoch', epoch: 5, userPublicKey: key(), previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor([phone.sign.id]) }, phoneSigner],
-      ['epoch repeated', { kind: 'user-key-epoch', epoch: 3, userPublicKey: key(), previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor([phone.sign.id]) }, phoneSigner],
-      ['wrapped to a revoked device', { kind: 'user-key-epoch', epoch: 4, userPublicKey: key(), previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor([phone.sign.id, laptop.sign.id]) }, phoneSigner],
-      ['wrapped to a stranger', { kind: 'user-key-epoch', epoch: 4, userPublicKey: key(), previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor(['ab'.repeat(16)]) }, phoneSigner],
-      ['user key reused', { kind: 'user-key-epoch', epoch: 4, userPublicKey: acct.state.userKeys[0]!.publicKey, previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor([phone.sign.id]) }, phoneSigner],
+      ['epoch skipped', { kind: 'user-key-epoch', epoch: 5, userPublicKey: key(), possessionSignature: NO_PROOF, previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor([phone.sign.id]) }, phoneSigner],
+      ['epoch repeated', { kind: 'user-key-epoch', epoch: 3, userPublicKey: key(), possessionSignature: NO_PROOF, previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor([phone.sign.id]) }, phoneSigner],
+      ['wrapped to a revoked device', { kind: 'user-key-epoch', epoch: 4, userPublicKey: key(), possessionSignature: NO_PROOF, previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor([phone.sign.id, laptop.sign.id]) }, phoneSigner],
+      ['wrapped to a stranger', { kind: 'user-key-epoch', epoch: 4, userPublicKey: key(), possessionSignature: NO_PROOF, previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor(['ab'.repeat(16)]) }, phoneSigner],
+      ['user key reused', { kind: 'user-key-epoch', epoch: 4, userPublicKey: acct.state.userKeys[0]!.publicKey, possessionSignature: NO_PROOF, previousKeyWrapHash: new Uint8Array(32), wraps: wrapsFor([phone.sign.id]) }, phoneSigner],
       ['revoking a revoked device', { kind: 'device-revocation', deviceId: laptop.sign.id }, root],
       ['revoking an unknown device', { kind: 'device-revocation', deviceId: 'cd'.repeat(16) }, root],
       ['adding an existing root', { kind: 'root-add', root: { type: 'service', publicKey: root2.ref.publicKey } }, root],
-      ['re-certifying a revoked device', { kind: 'device-certificate', device: { signingKey: laptop.sign.publicKey, agreementKey: laptop.agree.publicKey, name: 'again' } }, root],
-      ['certifying a root key as a device', { kind: 'device-certificate', device: { signingKey: root.ref.publicKey, agreementKey: key(), name: 'root' } }, root],
+      ['re-certifying a revoked device', { kind: 'device-certificate', device: { signingKey: laptop.sign.publicKey, agreementKey: laptop.agree.publicKey, possessionSignature: NO_PROOF, name: 'again' } }, root],
+      ['certifying a root key as a device', { kind: 'device-certificate', device: { signingKey: root.ref.publicKey, agreementKey: key(), possessionSignature: NO_PROOF, name: 'root' } }, root],
     ];
     for (const [name, body, signer] of cases) {
       const e = await applyStatement(acct.state, await acct.next(body, signer), acct.options).then(

@@ -17,6 +17,7 @@ import {
   type CreatedUserKeyEpoch,
   type UserKeyPair,
 } from '@sigil/sdk/identity';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 
 interface Device {
   readonly backend: WebCryptoKeyBackend;
@@ -46,7 +47,7 @@ describe('user-key epochs with wraps', () => {
     state = await applyStatement(state, signed, { accountId });
   };
   const certify = async (d: Device, name: string) =>
-    apply(await signStatement({ kind: 'device-certificate', ...chainAfter(state, root.id), device: { signingKey: d.sign.publicKey, agreementKey: d.agree.publicKey, name } }, { backend: rootBackend, ref: root }));
+    apply(await signStatement({ kind: 'device-certificate', ...chainAfter(state, root.id), device: { signingKey: d.sign.publicKey, agreementKey: d.agree.publicKey, possessionSignature: await proveDevicePossession(accountId, { backend: d.backend, signing: d.sign, agreement: d.agree }), name } }, { backend: rootBackend, ref: root }));
 
   beforeAll(async () => {
     rootBackend = new WebCryptoKeyBackend();

@@ -30,14 +30,15 @@ const samples: Statement[] = [
     ],
   },
   { kind: 'root-add', ...header, root: { type: 'webauthn', publicKey: keys[2]!, rpId: 'localhost', credentialId: new Uint8Array(1023).fill(9) } },
-  { kind: 'device-certificate', ...header, device: { signingKey: keys[3]!, agreementKey: keys[4]!, name: 'Laptop — Zoë 🔑' } },
+  { kind: 'device-certificate', ...header, device: { signingKey: keys[3]!, agreementKey: keys[4]!, possessionSignature: new Uint8Array(64).fill(0x5c), name: 'Laptop — Zoë 🔑' } },
   { kind: 'device-revocation', ...header, deviceId: hex32(0x22) },
-  { kind: 'user-key-epoch', ...header, epoch: 1, userPublicKey: keys[5]!, wraps: [{ deviceId: hex32(0x01), wrapHash: new Uint8Array(32).fill(1) }] },
+  { kind: 'user-key-epoch', ...header, epoch: 1, userPublicKey: keys[5]!, possessionSignature: new Uint8Array(64).fill(0x5d), wraps: [{ deviceId: hex32(0x01), wrapHash: new Uint8Array(32).fill(1) }] },
   {
     kind: 'user-key-epoch',
     ...header,
     epoch: 7,
     userPublicKey: keys[5]!,
+    possessionSignature: new Uint8Array(64).fill(0x5e),
     previousKeyWrapHash: new Uint8Array(32).fill(7),
     wraps: [
       { deviceId: hex32(0x01), wrapHash: new Uint8Array(32).fill(1) },
@@ -71,7 +72,7 @@ describe('statement codec', () => {
   it('pins the byte layout of a revocation (docs/STATEMENTS.md §3, §4.5)', () => {
     const bytes = encodeStatement({ kind: 'device-revocation', accountId: 'a', seq: 1, prev: new Uint8Array(32).fill(0xab), time: 258, signer: hex32(0x11), deviceId: hex32(0x22) });
     const expected =
-      Buffer.from('sigil-statement').toString('hex') + '01' + '04' + '01' + '61' + '00000001' + 'ab'.repeat(32) + '0000000000000102' + '11'.repeat(16) + '22'.repeat(16);
+      Buffer.from('sigil-statement').toString('hex') + '02' + '04' + '01' + '61' + '00000001' + 'ab'.repeat(32) + '0000000000000102' + '11'.repeat(16) + '22'.repeat(16);
     expect(Buffer.from(bytes).toString('hex')).toBe(expected);
   });
 
@@ -91,7 +92,9 @@ describe('statement codec', () => {
       return b;
     };
     expect(() => decodeStatement(at(16, 9))).toThrow(expect.objectContaining({ code: 'E_FORMAT' })); // unknown kind
-    expect(() => decodeStatement(at(15, 2))).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED_VERSION' }));
+    // Version 1 (no proofs of possession) is no longer accepted, nor any later version.
+    expect(() => decodeStatement(at(15, 1))).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED_VERSION' }));
+    expect(() => decodeStatement(at(15, 3))).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED_VERSION' }));
     expect(() => decodeStatement(at(0, 0x53))).toThrow(expect.objectContaining({ code: 'E_FORMAT' })); // magic
     expect(() => decodeStatement(at(18, 0x20))).toThrow(expect.objectContaining({ code: 'E_FORMAT' })); // space in account id
     expect(() => decodeStatement(at(17, 0))).toThrow(expect.objectContaining({ code: 'E_FORMAT' })); // empty account id
@@ -178,6 +181,10 @@ describe('statement codec', () => {
       [{ ...samples[2], device: { ...(samples[2] as { device: object }).device, name: 'x'.repeat(65) } }, RangeError],
       [{ ...samples[2], device: { ...(samples[2] as { device: object }).device, name: '\ud800' } }, RangeError],
       [{ ...samples[2], device: { ...(samples[2] as { device: object }).device, signingKey: new Uint8Array(64) } }, RangeError],
+      [{ ...samples[2], device: { ...(samples[2] as { device: object }).device, possessionSignature: new Uint8Array(63) } }, RangeError],
+      [{ ...samples[2], device: { ...(samples[2] as { device: object }).device, possessionSignature: undefined } }, TypeError],
+      [{ ...samples[4], possessionSignature: new Uint8Array(65) }, RangeError],
+      [{ ...samples[4], possessionSignature: undefined }, TypeError],
       [{ ...samples[0], roots: [] }, RangeError],
       [{ ...samples[0], roots: [{ type: 'webauthn', publicKey: keys[0], rpId: 'Example.org', credentialId: new Uint8Array(1) }] }, RangeError],
       [{ ...samples[0], roots: [{ type: 'webauthn', publicKey: keys[0], rpId: 'example.org', credentialId: new Uint8Array(0) }] }, RangeError],

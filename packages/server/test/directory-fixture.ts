@@ -12,6 +12,7 @@ import {
   type UserKeyPair,
 } from '@sigil/sdk/identity';
 import { openCheckpoint, parseLogVerifierKey, verifyLeafInCheckpoint, type SignedCheckpoint } from '@sigil/sdk/transparency';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import {
   SqliteStore,
   TransparencyLog,
@@ -161,7 +162,7 @@ export async function addDevice(dir: Directory, account: ServiceAccount, name = 
   const signing = await backend.generateKeyPair({ usage: 'sign', label: `${name} sign` });
   const agreement = await backend.generateKeyPair({ usage: 'agree', label: `${name} agree` });
   const statement = await signStatement(
-    { kind: 'device-certificate', ...chainAfter(account.state, account.root.id, account.state.time), device: { signingKey: signing.publicKey, agreementKey: agreement.publicKey, name } },
+    { kind: 'device-certificate', ...chainAfter(account.state, account.root.id, account.state.time), device: { signingKey: signing.publicKey, agreementKey: agreement.publicKey, possessionSignature: await proveDevicePossession(account.state.accountId, { backend, signing, agreement }), name } },
     { backend: account.backend, ref: account.root },
   );
   const res = await postStatement(dir, statement);

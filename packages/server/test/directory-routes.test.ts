@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend } from '@sigil/sdk';
 import { chainAfter, signStatement, verifyAccountLog } from '@sigil/sdk/identity';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '@sigil/sdk/transparency';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import {
   addDevice,
   b64u,
@@ -137,7 +138,7 @@ describe('accounts and statements', () => {
     const s = await keys.generateKeyPair({ usage: 'sign', label: 's' });
     const g = await keys.generateKeyPair({ usage: 'agree', label: 'a' });
     const cert = await signStatement(
-      { kind: 'device-certificate', ...chainAfter(a.state, a.root.id, a.state.time), device: { signingKey: s.publicKey, agreementKey: g.publicKey, name: 'x' } },
+      { kind: 'device-certificate', ...chainAfter(a.state, a.root.id, a.state.time), device: { signingKey: s.publicKey, agreementKey: g.publicKey, possessionSignature: await proveDevicePossession(a.state.accountId, { backend: keys, signing: s, agreement: g }), name: 'x' } },
       { backend: a.backend, ref: a.root },
     );
     expect((await postStatement(dir, cert, [], token)).status).toBe(200);

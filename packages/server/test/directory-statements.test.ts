@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend, type KeyRef } from '@sigil/sdk';
 import { chainAfter, signStatement } from '@sigil/sdk/identity';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import { SqliteStore, TransparencyLog, createDirectoryApp, type Store } from '@sigil/server';
 import {
   addDevice,
@@ -59,7 +60,7 @@ async function deviceCert(account: ServiceAccount, header: Partial<ReturnType<ty
   const a = await keys.generateKeyPair({ usage: 'agree', label: 'a' });
   const by = signer ?? { backend: account.backend, ref: account.root };
   return signStatement(
-    { kind: 'device-certificate', ...chainAfter(account.state, by.ref.id, account.state.time), ...header, device: { signingKey: s.publicKey, agreementKey: a.publicKey, name: 'x' } },
+    { kind: 'device-certificate', ...chainAfter(account.state, by.ref.id, account.state.time), ...header, device: { signingKey: s.publicKey, agreementKey: a.publicKey, possessionSignature: await proveDevicePossession(account.state.accountId, { backend: keys, signing: s, agreement: a }), name: 'x' } },
     by,
   );
 }

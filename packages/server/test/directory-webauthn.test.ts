@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebCryptoKeyBackend } from '@sigil/sdk';
 import { keyIdOf } from '@sigil/sdk/backend';
 import { chainAfter, genesisHeader, signStatementWithWebAuthn, verifyAccountLog, type Statement } from '@sigil/sdk/identity';
+import { proveDevicePossession } from '@sigil/sdk/identity';
 import { SoftWebAuthn } from '../../../test/support/soft-webauthn.js';
 import { b64u, lookupVerified, makeDirectory, postStatement, T0, unb64u, type Directory } from './directory-fixture.js';
 
@@ -119,7 +120,7 @@ describe('sign-in', () => {
     const options = await loginOptions('alice');
     expect(options.allowCredentials?.map((c) => c.id)).toEqual([b64u(soft.credentialId)]);
     expect(options.userVerification).toBe('required');
-    const res = await loginVerify(soft.assertJSON(unb64u(options.challenge)));
+    const res = await loginVerify(soft.signInJSON(unb64u(options.challenge)));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.accountId).toBe('alice');
     expect((await dir.call('GET', '/v1/mailbox', { token: res.body.token })).status).toBe(200);
@@ -127,7 +128,7 @@ describe('sign-in', () => {
     expect(counter).toBeGreaterThan(0);
     const discoverable = await loginOptions();
     expect(discoverable.allowCredentials ?? []).toEqual([]);
-    expect((await loginVerify(soft.assertJSON(unb64u(discoverable.challenge)))).status).toBe(200);
+    expect((await loginVerify(soft.signInJSON(unb64u(discoverable.challenge)))).status).toBe(200);
     expect((await dir.store.getCredential(b64u(soft.credentialId)))!.counter).toBeGreaterThan(counter);
   });
 
@@ -139,34 +140,34 @@ describe('sign-in', () => {
       expect(res.status, name).toBe(401);
       expect(res.body.error.code, name).toBe('E_WEBAUTHN');
     };
-    await expect401('no UV', soft.assertJSON(unb64u((await loginOptions('alice')).challenge), { userVerified: false }));
+    await expect401('no UV', soft.signInJSON(unb64u((await loginOptions('alice')).challenge), { userVerified: false }));
 
     // Bogus signature; the challenge is then spent: a genuine assertion over it fails too.
     const c1 = unb64u((await loginOptions('alice')).challenge);
-    const bogus = soft.assertJSON(c1);
+    const bogus = soft.signInJSON(c1);
     const sig = unb64u(bogus.response.signature);
     sig[sig.length - 1]! ^= 1;
     await expect401('bogus signature', { ...bogus, response: { ...bogus.response, signature: b64u(sig) } });
-    await expect401('replayed challenge after a failure', soft.assertJSON(c1));
+    await expect401('replayed challenge after a failure', soft.signInJSON(c1));
 
     // Replay of a successful response.
-    const ok = soft.assertJSON(unb64u((await loginOptions('alice')).challenge));
+    const ok = soft.signInJSON(unb64u((await loginOptions('alice')).challenge));
     expect((await loginVerify(ok)).status).toBe(200);
     await expect401('replayed response', ok);
 
     // Counter regression: two fresh challenges, the later assertion used first.
-    const early = soft.assertJSON(unb64u((await loginOptions('alice')).challenge));
-    const late = soft.assertJSON(unb64u((await loginOptions('alice')).challenge));
+    const early = soft.signInJSON(unb64u((await loginOptions('alice')).challenge));
+    const late = soft.signInJSON(unb64u((await loginOptions('alice')).challenge));
     expect((await loginVerify(late)).status).toBe(200);
     await expect401('counter regression', early);
 
     const expiring = unb64u((await loginOptions('alice')).challenge);
     dir.advance(5 * 60_000);
-    await expect401('expired challenge', soft.assertJSON(expiring));
-    await expect401("bob's challenge", soft.assertJSON(unb64u((await loginOptions('bob')).challenge)));
-    await expect401('unknown credential', new SoftWebAuthn(RP).assertJSON(unb64u((await loginOptions()).challenge)));
-    await expect401('other origin', soft.assertJSON(unb64u((await loginOptions()).challenge), { origin: 'http://evil.example' }));
-    expect((await loginVerify(bobKey.assertJSON(unb64u((await loginOptions('bob')).challenge)))).status).toBe(200);
+    await expect401('expired challenge', soft.signInJSON(expiring));
+    await expect401("bob's challenge", soft.signInJSON(unb64u((await loginOptions('bob')).challenge)));
+    await expect401('unknown credential', new SoftWebAuthn(RP).signInJSON(unb64u((await loginOptions()).challenge)));
+    await expect401('other origin', soft.signInJSON(unb64u((await loginOptions()).challenge), { origin: 'http://evil.example' }));
+    expect((await loginVerify(bobKey.signInJSON(unb64u((await loginOptions('bob')).challenge)))).status).toBe(200);
   });
 
   it('rate limits /v1/auth/* per client (429 E_RATE_LIMITED)', async () => {
@@ -200,7 +201,7 @@ describe('WebAuthn-rooted account', () => {
     const signing = await keys.generateKeyPair({ usage: 'sign', label: 's' });
     const agreement = await keys.generateKeyPair({ usage: 'agree', label: 'a' });
     const cert = await signStatementWithWebAuthn(
-      { kind: 'device-certificate', ...chainAfter(state, state.roots[0]!.id, state.time), device: { signingKey: signing.publicKey, agreementKey: agreement.publicKey, name: 'laptop' } },
+      { kind: 'device-certificate', ...chainAfter(state, state.roots[0]!.id, state.time), device: { signingKey: signing.publicKey, agreementKey: agreement.publicKey, possessionSignature: await proveDevicePossession(state.accountId, { backend: keys, signing, agreement }), name: 'laptop' } },
       soft.getAssertion,
     );
     expect((await postStatement(dir, cert)).status).toBe(200); // self-authenticating: no session

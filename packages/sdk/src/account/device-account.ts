@@ -5,6 +5,7 @@ import { SigilError } from '../errors.js';
 import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import type { DirectoryClient, DirectorySession, VerifiedAccount } from '../directory/client.js';
 import { chainAfter, type AccountState } from '../identity/account-state.js';
+import { proveDevicePossession } from '../identity/possession.js';
 import { signStatement, signStatementWithWebAuthn } from '../identity/signed-statement.js';
 import type { Statement } from '../identity/statement.js';
 import { createUserKeyEpoch, type UserKeyPair } from '../identity/user-key.js';
@@ -31,11 +32,13 @@ export type RootSigner =
   | { readonly backend: KeyBackend; readonly ref: KeyRef }
   | { readonly id: string; readonly getAssertion: (challenge: Uint8Array) => Promise<WebAuthnAssertion> };
 
-/** A new device to certify (`addDevice`): its public keys, made on that device. */
+/** A new device to certify (`addDevice`): its public keys and proof of possession, made on that device. */
 export interface NewDevice {
   readonly name: string;
   readonly signingKey: Uint8Array;
   readonly agreementKey: Uint8Array;
+  /** `proveDevicePossession(account, keys)` made by the new device (docs/STATEMENTS.md §4.4). */
+  readonly possessionSignature: Uint8Array;
 }
 
 export function checkDeviceKeys(keys: DeviceKeys): void {
@@ -65,8 +68,8 @@ export async function certify(
   name: string,
 ): Promise<VerifiedAccount> {
   const keys = 'backend' in device && 'signing' in device
-    ? { signingKey: device.signing.publicKey, agreementKey: device.agreement.publicKey }
-    : { signingKey: device.signingKey, agreementKey: device.agreementKey };
+    ? { signingKey: device.signing.publicKey, agreementKey: device.agreement.publicKey, possessionSignature: await proveDevicePossession(state.accountId, device) }
+    : { signingKey: device.signingKey, agreementKey: device.agreementKey, possessionSignature: device.possessionSignature };
   const statement = await signWithRoot({ kind: 'device-certificate', ...chainAfter(state, rootId(root)), device: { ...keys, name } }, root);
   return directory.publish(statement);
 }

@@ -12,6 +12,7 @@ import type { WebAuthnPolicy } from '../identity/webauthn.js';
 import type { LogVerifierKey } from '../transparency/signed-note.js';
 import { chainAfter, type AccountState } from '../identity/account-state.js';
 import type { WebAuthnRoot } from '../identity/statement.js';
+import { proveDevicePossession } from '../identity/possession.js';
 import { signStatementWithWebAuthn } from '../identity/signed-statement.js';
 import { Sigil } from '../sigil.js';
 import type { DeviceAccount, DeviceKeys, RootSigner } from '../account/device-account.js';
@@ -200,7 +201,7 @@ export async function registerBrowserAccount(options: RegisterBrowserAccountOpti
           {
             kind: 'device-certificate',
             ...chainAfter(state, rootId),
-            device: { signingKey: keys.signing.publicKey, agreementKey: keys.agreement.publicKey, name: deviceName },
+            device: { signingKey: keys.signing.publicKey, agreementKey: keys.agreement.publicKey, possessionSignature: await proveDevicePossession(account, keys), name: deviceName },
           },
           getAssertion,
         );
@@ -394,7 +395,7 @@ export async function enrolSignedIn(directory: DirectoryClient, signedIn: RootSi
     {
       kind: 'device-certificate',
       ...chainAfter(state, root.id),
-      device: { signingKey: keys.signing.publicKey, agreementKey: keys.agreement.publicKey, name: options.deviceName ?? 'browser' },
+      device: { signingKey: keys.signing.publicKey, agreementKey: keys.agreement.publicKey, possessionSignature: await proveDevicePossession(account, keys), name: options.deviceName ?? 'browser' },
     },
     signer.getAssertion,
   );

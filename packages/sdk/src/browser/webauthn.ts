@@ -21,6 +21,7 @@ import { SigilError } from '../errors.js';
 import { fromBase64Url, toBase64Url } from '../internal/bytes.js';
 import { derToP1363 } from '../internal/ecdsa.js';
 import { webAuthnRootFromAttestationObject } from '../identity/cose.js';
+import { webAuthnSignInChallenge, webAuthnStatementChallenge } from '../identity/contexts.js';
 import { statementHash } from '../identity/signed-statement.js';
 import type { WebAuthnRoot } from '../identity/statement.js';
 import type { WebAuthnAssertion } from '../identity/webauthn.js';
@@ -197,8 +198,13 @@ export async function registerWebAuthnCredential(
 /**
  * Signs in with a credential from the server's login options (POST /v1/auth/webauthn/login/options:
  * discoverable when it lists no credentials, account-bound otherwise), evaluating PRF on Sigil's
- * salt. Returns the response to send back (POST /v1/auth/webauthn/login/verify), the mode this
- * credential gave and, with PRF, the KEKs.
+ * salt. The authenticator never signs the server's `challenge` itself: it is a nonce, from which
+ * the challenge is derived here as `webAuthnSignInChallenge(nonce)` (and recomputed by the
+ * server), so that no bytes a directory picks can come back as a statement's proof
+ * (docs/SECURITY.md, "Signatures and their contexts"). Returns the response to send back
+ * (POST /v1/auth/webauthn/login/verify), the mode this credential gave and, with PRF, the KEKs.
+ *
+ * @throws SigilError `E_WEBAUTHN` with detail `challenge` if the nonce is not 16 to 64 bytes.
  *
  * @throws SigilError `E_WEBAUTHN` if the ceremony fails (detail: the DOMException name).
  * @example
@@ -215,8 +221,13 @@ export async function signInWithWebAuthn(
 ): Promise<WebAuthnSignIn> {
   if (typeof optionsJSON !== 'object' || optionsJSON === null) throw new TypeError('"optionsJSON" expected an object');
   checkCeremonyOptions(options);
+  const nonce = typeof optionsJSON.challenge === 'string' ? fromBase64Url(optionsJSON.challenge) : undefined;
+  if (nonce === undefined || nonce.length < 16 || nonce.length > 64) {
+    throw new SigilError('E_WEBAUTHN', 'The server sent a sign-in nonce that is not 16 to 64 bytes of base64url.', { detail: 'challenge' });
+  }
   const request: PublicKeyCredentialRequestOptionsJSON = {
     ...optionsJSON,
+    challenge: toBase64Url(await webAuthnSignInChallenge(nonce)),
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     extensions: { ...optionsJSON.extensions, prf: { eval: { first: prfSalt() } } } as NonNullable<PublicKeyCredentialRequestOptionsJSON['extensions']>,
   };
@@ -242,8 +253,8 @@ export async function signInWithWebAuthn(
 
 /**
  * A `getAssertion` for `signStatementWithWebAuthn`: asks the root credential for an assertion
- * over `challenge` (the SHA-256 of the statement bytes), with user verification required and
- * no extension, and returns its raw bytes.
+ * over `challenge` (`webAuthnStatementChallenge` of the statement hash, docs/STATEMENTS.md §6.2),
+ * with user verification required and no extension, and returns its raw bytes.
  *
  * @throws SigilError `E_WEBAUTHN` if the ceremony fails, another credential answers, or the
  *   assertion is malformed (detail `assertion`, or `signature` for a signature that is not DER).
@@ -294,8 +305,9 @@ export function webAuthnStatementSigner(options: StatementAssertionOptions): (ch
 }
 
 /**
- * A WebAuthn assertion by the root credential whose challenge is SHA-256(statementBytes)
- * (docs/STATEMENTS.md §6.2): the proof of a statement signed by a WebAuthn root.
+ * A WebAuthn assertion by the root credential whose challenge is
+ * `webAuthnStatementChallenge(SHA-256(statementBytes))` (docs/STATEMENTS.md §6.2): the proof of a
+ * statement signed by a WebAuthn root.
  *
  * @throws SigilError `E_WEBAUTHN` as {@link webAuthnStatementSigner}.
  * @example
@@ -305,5 +317,5 @@ export function webAuthnStatementSigner(options: StatementAssertionOptions): (ch
  */
 export async function assertStatement(statementBytes: Uint8Array, options: StatementAssertionOptions): Promise<WebAuthnAssertion> {
   const sign = webAuthnStatementSigner(options);
-  return sign(await statementHash(statementBytes));
+  return sign(await webAuthnStatementChallenge(await statementHash(statementBytes)));
 }

@@ -9,6 +9,7 @@ import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { concatBytes, equalConstantTime, toBase64Url } from '../internal/bytes.js';
 import { applyStatement, type AccountState } from '../identity/account-state.js';
 import { decodeSignedStatement } from '../identity/signed-statement.js';
+import { contextPrefix } from '../identity/contexts.js';
 import { encodeUtf8 } from '../identity/wire.js';
 import type { WebAuthnPolicy } from '../identity/webauthn.js';
 import { openCheckpoint, type SignedCheckpoint } from '../transparency/checkpoint.js';
@@ -78,7 +79,7 @@ export interface SessionSigner {
   readonly ref: KeyRef;
 }
 
-const SESSION_CONTEXT = encodeUtf8('sigil/v1 service-session\0');
+const SESSION_CONTEXT = contextPrefix('serviceSession');
 
 /**
  * A client of the Sigil key directory that verifies everything before use.

@@ -11,6 +11,7 @@ import {
   type SignedStatement,
 } from './signed-statement.js';
 import { genesisPrev, isZeroHash, type RootCredential, type Statement, type StatementHeader } from './statement.js';
+import { devicePossessionInput, userKeyPossessionInput, webAuthnStatementChallenge } from './contexts.js';
 import { verifyWebAuthnAssertion, type WebAuthnPolicy } from './webauthn.js';
 
 /** A root credential of the account, with its id (`keyIdOf(publicKey)`). */
@@ -100,7 +101,7 @@ function proofError(detail: string, message: string, cause?: unknown, code: Sigi
  *
  * @param statements - The signed statements (docs/STATEMENTS.md §6), in sequence order.
  * @throws SigilError `E_DIRECTORY_PROOF` for anything wrong — `detail` says what (`format`,
- *   `account`, `sequence`, `link`, `time`, `signer`, `signature`, `webauthn-<check>`, `rule`);
+ *   `account`, `sequence`, `link`, `time`, `signer`, `signature`, `webauthn-<check>`, `possession`, `rule`);
  *   `E_KEY_REVOKED` for a statement signed by a revoked device.
  * @example
  * ```ts
@@ -212,7 +213,8 @@ async function checkSignature(
     await verifyWebAuthnAssertion(signed.proof, {
       publicKey,
       credentialRpId: webauthnRoot.rpId,
-      challenge: hash,
+      // §6.2: only the statement form of the challenge; a sign-in's (or any server nonce) fails.
+      challenge: await webAuthnStatementChallenge(hash),
       rpId: options.rpId,
       origins: options.origins,
       requireUserVerification: options.requireUserVerification,
@@ -250,6 +252,9 @@ async function applyVerified(
     case 'genesis': {
       const roots = genesisRoots as AccountRoot[];
       if (new Set(roots.map((r) => r.id)).size !== roots.length) throw rule('The genesis names the same root twice.');
+      // §4.2: the genesis signature is the proof of possession of its root, so the genesis names
+      // that root alone; further roots join by root-add.
+      if (roots.length !== 1) throw rule('A genesis names exactly one root, its signer.');
       return finish({ ...base, roots });
     }
     case 'root-add': {
@@ -261,6 +266,9 @@ async function applyVerified(
       const id = await keyIdOf(s.device.signingKey);
       if (allKeyIds().has(id)) throw rule('The certified device key is already a key of the account.');
       if (equalConstantTime(s.device.signingKey, s.device.agreementKey)) throw rule('A device uses one key for two purposes.');
+      // §4.4: the device key itself signs, so a root cannot certify a key nobody holds for it.
+      const held = await verifyP1363(s.device.signingKey, devicePossessionInput(s.accountId, s.device.signingKey, s.device.agreementKey), s.device.possessionSignature);
+      if (!held) throw proofError('possession', 'The device certificate lacks the device key\'s proof of possession.');
       const device: AccountDevice = Object.freeze({
         id,
         name: s.device.name,
@@ -292,6 +300,10 @@ async function applyVerified(
       if (base.userKeys.some((k) => equalConstantTime(k.publicKey, s.userPublicKey))) {
         throw rule('The user-key epoch reuses an earlier user key.');
       }
+      // §4.6: the user key itself signs, so no account publishes a key it does not hold (another
+      // account's user key, say, which would make messages "to" this account open elsewhere).
+      const held = await verifyP1363(s.userPublicKey, userKeyPossessionInput(s.accountId, s.epoch, s.userPublicKey), s.possessionSignature);
+      if (!held) throw proofError('possession', 'The user-key epoch lacks the user key\'s proof of possession.');
       const epoch: UserKeyEpoch = Object.freeze({
         epoch: s.epoch,
         publicKey: s.userPublicKey,

@@ -34,6 +34,16 @@ export {
   signStatementWithWebAuthn,
 } from './signed-statement.js';
 export type { SignedStatement, StatementProof, EcdsaProof, WebAuthnProof } from './signed-statement.js';
+export {
+  SIGNATURE_CONTEXT_LABELS,
+  contextPrefix,
+  webAuthnStatementChallenge,
+  webAuthnSignInChallenge,
+  devicePossessionInput,
+  userKeyPossessionInput,
+} from './contexts.js';
+export type { SignatureContext } from './contexts.js';
+export { proveDevicePossession, signUserKeyPossession } from './possession.js';
 export { verifyWebAuthnAssertion } from './webauthn.js';
 export type { WebAuthnAssertion, WebAuthnPolicy, VerifyWebAuthnAssertionOptions } from './webauthn.js';
 export { cosePublicKeyToRaw, webAuthnRootFromAttestationObject } from './cose.js';

@@ -1,18 +1,20 @@
 // Signed statements: the unit that is stored, logged and served (docs/STATEMENTS.md §6).
 // `u32 length || statement || proof`, where the proof is an ECDSA P-256 signature over the
-// domain-separated statement bytes, or a WebAuthn assertion whose challenge is SHA-256(statement).
+// domain-separated statement bytes, or a WebAuthn assertion whose challenge is the labelled hash
+// of the statement (contexts.ts): never a value a directory's sign-in nonce can produce.
 import type { KeyBackend, KeyRef } from '../backend/key-backend.js';
 import { concatBytes } from '../internal/bytes.js';
 import { derToP1363 } from '../internal/ecdsa.js';
+import { contextPrefix, webAuthnStatementChallenge } from './contexts.js';
 import { decodeStatement, encodeStatement, STATEMENT_LIMITS, type Statement } from './statement.js';
-import { Reader, Writer, encodeUtf8, formatError } from './wire.js';
+import { Reader, Writer, formatError } from './wire.js';
 import type { WebAuthnAssertion } from './webauthn.js';
 
 /**
  * The domain-separation prefix of ECDSA statement signatures (§6.1):
  * `"sigil/v1 statement-signature" || 0x00`. No other Sigil signature input starts with it.
  */
-export const STATEMENT_SIGNATURE_CONTEXT: Uint8Array = concatBytes(encodeUtf8('sigil/v1 statement-signature'), Uint8Array.of(0));
+export const STATEMENT_SIGNATURE_CONTEXT: Uint8Array = contextPrefix('statement');
 
 /** Proof types and their wire values (§6). */
 export const PROOF_TYPES = { ecdsa: 1, webauthn: 2 } as const;
@@ -23,7 +25,7 @@ export interface EcdsaProof {
   readonly signature: Uint8Array;
 }
 
-/** A WebAuthn assertion by a WebAuthn root whose challenge is `statementHash(statement)`. */
+/** A WebAuthn assertion by a WebAuthn root whose challenge is `webAuthnStatementChallenge(statementHash(statement))`. */
 export interface WebAuthnProof extends WebAuthnAssertion {
   readonly type: 'webauthn';
 }
@@ -43,12 +45,13 @@ const CLIENT_DATA = { min: 2, max: 4096 } as const;
 const DER_SIG = { min: 8, max: 72 } as const;
 
 /**
- * SHA-256 of the statement bytes: the statement's identity, the `prev` link of the next
- * statement, and the WebAuthn challenge for a root's signature (§3.3, §6.2).
+ * SHA-256 of the statement bytes: the statement's identity and the `prev` link of the next
+ * statement (§3.3). A WebAuthn root does not sign it as is: its challenge is
+ * `webAuthnStatementChallenge(statementHash)` (§6.2).
  *
  * @example
  * ```ts
- * const challenge = await statementHash(encodeStatement(draft)); // navigator.credentials.get({ publicKey: { challenge } })
+ * const head = await statementHash(encodeStatement(draft)); // the next statement's prev
  * ```
  */
 export async function statementHash(statementBytes: Uint8Array): Promise<Uint8Array> {
@@ -58,7 +61,7 @@ export async function statementHash(statementBytes: Uint8Array): Promise<Uint8Ar
 
 /** The exact bytes an ECDSA proof signs: `STATEMENT_SIGNATURE_CONTEXT || statement` (§6.1). */
 export function statementSignatureInput(statementBytes: Uint8Array): Uint8Array {
-  return concatBytes(STATEMENT_SIGNATURE_CONTEXT, statementBytes);
+  return new Writer().bytes(STATEMENT_SIGNATURE_CONTEXT).bytes(statementBytes).finish();
 }
 
 /**
@@ -146,7 +149,8 @@ export async function signStatement(statement: Statement, signer: { backend: Key
 
 /**
  * Encodes `statement` and has a WebAuthn root sign it: `getAssertion` receives the challenge
- * (SHA-256 of the statement bytes) and returns the authenticator's response, e.g. from
+ * (`webAuthnStatementChallenge` of the statement hash: SHA-256("sigil/v2 webauthn-statement" ||
+ * 0x00 || SHA-256(statement))) and returns the authenticator's response, e.g. from
  * `navigator.credentials.get({ publicKey: { challenge, rpId, allowCredentials: [root] } })` (§6.2).
  *
  * @example
@@ -164,7 +168,7 @@ export async function signStatementWithWebAuthn(
   getAssertion: (challenge: Uint8Array) => Promise<WebAuthnAssertion>,
 ): Promise<Uint8Array> {
   const statementBytes = encodeStatement(statement);
-  const a = await getAssertion(await statementHash(statementBytes));
+  const a = await getAssertion(await webAuthnStatementChallenge(await statementHash(statementBytes)));
   return encodeSignedStatement(statementBytes, {
     type: 'webauthn',
     authenticatorData: a.authenticatorData,

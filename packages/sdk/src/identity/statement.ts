@@ -5,10 +5,13 @@ import { checkP256PublicKey, P256_PUBLIC_KEY_LENGTH } from '../internal/p256.js'
 import { fromHex, toHex } from '../internal/bytes.js';
 import { Reader, Writer, decodeUtf8, encodeUtf8, formatError } from './wire.js';
 
-/** `"sigil-statement"` || 0x01: the first 16 bytes of every statement (§3). */
+/**
+ * `"sigil-statement"` || 0x02: the first 16 bytes of every statement (§3). Version 2 added the
+ * proofs of possession of device certificates and user-key epochs (§4.4, §4.6).
+ */
 export const STATEMENT_MAGIC: Uint8Array = Uint8Array.of(
   ...encodeUtf8('sigil-statement'),
-  0x01,
+  0x02,
 );
 
 /** Statement kinds and their wire values (§3, table "kind"). */
@@ -38,6 +41,8 @@ export const STATEMENT_LIMITS = {
 
 const KEY_ID_BYTES = 16;
 const HASH_BYTES = 32;
+/** An IEEE P1363 P-256 signature, r || s (a proof of possession, §4.4, §4.6). */
+const SIGNATURE_BYTES = 64;
 
 /** A service root: a P-256 key held by a KeyBackend (a PKCS#11 token in production). */
 export interface ServiceRoot {
@@ -91,6 +96,11 @@ export interface DeviceCertificateStatement extends StatementHeader {
   readonly device: {
     readonly signingKey: Uint8Array;
     readonly agreementKey: Uint8Array;
+    /**
+     * The device signing key's ECDSA P-256 signature (P1363, 64 bytes) over
+     * `devicePossessionInput(accountId, signingKey, agreementKey)`: proof the device holds it.
+     */
+    readonly possessionSignature: Uint8Array;
     /** UTF-8, 1 to 64 bytes. */
     readonly name: string;
   };
@@ -117,6 +127,11 @@ export interface UserKeyEpochStatement extends StatementHeader {
   readonly epoch: number;
   /** The epoch's user public key (ECDH P-256, 65 bytes). */
   readonly userPublicKey: Uint8Array;
+  /**
+   * The user key's own ECDSA P-256 signature (P1363, 64 bytes) over
+   * `userKeyPossessionInput(accountId, epoch, userPublicKey)`: proof the publisher holds it.
+   */
+  readonly possessionSignature: Uint8Array;
   /**
    * SHA-256 of the blob holding the previous epoch's user private key sealed to this epoch's
    * user public key (the walk-back chain, §5). Absent exactly when `epoch` is 1.
@@ -176,6 +191,8 @@ export function encodeStatement(statement: Statement): Uint8Array {
       if (typeof d !== 'object' || d === null) throw new TypeError('"device" expected an object');
       writeKey(w, 'device.signingKey', d.signingKey);
       writeKey(w, 'device.agreementKey', d.agreementKey);
+      checkSignature('device.possessionSignature', d.possessionSignature);
+      w.bytes(d.possessionSignature);
       const name = typeof d.name === 'string' ? encodeUtf8(d.name) : undefined;
       if (name === undefined || name.length < 1 || name.length > STATEMENT_LIMITS.deviceNameBytes) {
         throw new RangeError(`"device.name" expected 1 to ${STATEMENT_LIMITS.deviceNameBytes} bytes of UTF-8`);
@@ -194,6 +211,8 @@ export function encodeStatement(statement: Statement): Uint8Array {
       }
       w.u32(s.epoch);
       writeKey(w, 'userPublicKey', s.userPublicKey);
+      checkSignature('possessionSignature', s.possessionSignature);
+      w.bytes(s.possessionSignature);
       if (s.epoch === 1) {
         if (s.previousKeyWrapHash !== undefined) throw new RangeError('"previousKeyWrapHash" must be absent for epoch 1');
       } else {
@@ -270,6 +289,11 @@ function checkHash(name: string, h: unknown): asserts h is Uint8Array {
   if (h.length !== HASH_BYTES) throw new RangeError(`"${name}" expected Uint8Array of length ${HASH_BYTES}, got length=${h.length}`);
 }
 
+function checkSignature(name: string, sig: unknown): asserts sig is Uint8Array {
+  if (!(sig instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array`);
+  if (sig.length !== SIGNATURE_BYTES) throw new RangeError(`"${name}" expected Uint8Array of length ${SIGNATURE_BYTES}, got length=${sig.length}`);
+}
+
 function keyIdBytes(name: string, id: unknown): Uint8Array {
   if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) {
     throw new TypeError(`"${name}" expected a key id: 32 lowercase hex characters`);
@@ -338,10 +362,11 @@ export function decodeStatement(bytes: Uint8Array): Statement {
     case 'device-certificate': {
       const signingKey = readKey(r, 'device signing key');
       const agreementKey = readKey(r, 'device agreement key');
+      const possessionSignature = r.bytes(SIGNATURE_BYTES, 'device possession signature');
       const n = r.u8('device name length');
       if (n < 1 || n > STATEMENT_LIMITS.deviceNameBytes) throw formatError('device name length out of range');
       const name = decodeUtf8(r.bytes(n, 'device name'), 'device name');
-      statement = { kind, ...header, device: { signingKey, agreementKey, name } };
+      statement = { kind, ...header, device: { signingKey, agreementKey, possessionSignature, name } };
       break;
     }
     case 'device-revocation':
@@ -351,6 +376,7 @@ export function decodeStatement(bytes: Uint8Array): Statement {
       const epoch = r.u32('epoch');
       if (epoch < 1) throw formatError('epoch out of range');
       const userPublicKey = readKey(r, 'user public key');
+      const possessionSignature = r.bytes(SIGNATURE_BYTES, 'user key possession signature');
       const previousKeyWrapHash = epoch === 1 ? undefined : r.bytes(HASH_BYTES, 'previous key wrap hash');
       const n = r.u16('wrap count');
       if (n < 1 || n > STATEMENT_LIMITS.maxEpochWraps) throw formatError('wrap count out of range');
@@ -364,8 +390,8 @@ export function decodeStatement(bytes: Uint8Array): Statement {
       }
       statement =
         previousKeyWrapHash === undefined
-          ? { kind, ...header, epoch, userPublicKey, wraps }
-          : { kind, ...header, epoch, userPublicKey, previousKeyWrapHash, wraps };
+          ? { kind, ...header, epoch, userPublicKey, possessionSignature, wraps }
+          : { kind, ...header, epoch, userPublicKey, possessionSignature, previousKeyWrapHash, wraps };
       break;
     }
   }

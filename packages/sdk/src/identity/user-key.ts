@@ -10,6 +10,7 @@ import { openBase, sealBase, HPKE_ENC_LENGTH, HPKE_TAG_LENGTH } from '../interna
 import { checkP256PublicKey } from '../internal/p256.js';
 import { WebCryptoKeyBackend } from '../backend/webcrypto-key-backend.js';
 import { chainAfter, type AccountState, type UserKeyEpoch } from './account-state.js';
+import { signUserKeyPossession } from './possession.js';
 import { signStatement } from './signed-statement.js';
 import type { UserKeyEpochStatement } from './statement.js';
 import { Writer, encodeUtf8 } from './wire.js';
@@ -120,6 +121,8 @@ export async function createUserKeyEpoch(state: AccountState, options: CreateUse
     kind: 'user-key-epoch' as const,
     epoch,
     userPublicKey: userKey.publicKey,
+    // §4.6: the new user key signs too, so no account can publish a key it does not hold.
+    possessionSignature: await signUserKeyPossession(state.accountId, epoch, userKey),
     wraps: await Promise.all(wraps.map(async (w) => ({ deviceId: w.deviceId, wrapHash: await sha256(w.blob) }))),
   };
   const statement: UserKeyEpochStatement =

@@ -2,6 +2,7 @@
 // server challenge with a current service root or a current device signing key of the account.
 import { randomBytes } from 'node:crypto';
 import { createRoute } from '@hono/zod-openapi';
+import { contextPrefix } from '@sigil/sdk/identity';
 import { ApiError } from '../../http/errors.js';
 import type { HttpApp } from '../../http/app.js';
 import { listAllStatements } from '../account-folds.js';
@@ -12,7 +13,8 @@ import { issueSession } from '../sessions.js';
 import { errors, jsonBody, jsonContent } from './common.js';
 
 const PURPOSE = 'service-session';
-const CONTEXT = new TextEncoder().encode('sigil/v1 service-session\0');
+/** The session's signature context (docs/SECURITY.md, "Signatures and their contexts"). */
+const CONTEXT = contextPrefix('serviceSession');
 
 /** What a service signs for a session: `"sigil/v1 service-session\0" || challenge || utf8(accountId)`. */
 export function serviceSessionSignatureInput(challenge: Uint8Array, accountId: string): Uint8Array {

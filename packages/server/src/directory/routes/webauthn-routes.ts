@@ -1,6 +1,10 @@
 // WebAuthn registration and sign-in (@simplewebauthn/server 14, W3C WebAuthn L3 §7.1, §7.2):
 // ES256 only, user verification required, single-use challenges with an expiry, signature
 // counters compared-and-set in the store so a cloned authenticator's replay is refused.
+// A sign-in's `challenge` in the options is a nonce: the client signs
+// webAuthnSignInChallenge(nonce) (a labelled hash, docs/SECURITY.md "Signatures and their
+// contexts"), and the store keeps that derived value, the one clientDataJSON must carry. So no
+// bytes this server picks are ever what a statement's WebAuthn proof signs.
 import { randomBytes } from 'node:crypto';
 import { createRoute } from '@hono/zod-openapi';
 import {
@@ -13,7 +17,7 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { keyIdOf } from '@sigil/sdk/backend';
-import { cosePublicKeyToRaw } from '@sigil/sdk/identity';
+import { cosePublicKeyToRaw, webAuthnSignInChallenge } from '@sigil/sdk/identity';
 import { ApiError } from '../../http/errors.js';
 import type { HttpApp } from '../../http/app.js';
 import { toB64u } from '../b64.js';
@@ -153,8 +157,11 @@ export function webAuthnRoutes(app: HttpApp, ctx: DirectoryContext): void {
         ...(allowCredentials === undefined ? {} : { allowCredentials }),
       });
       await ctx.sweep();
+      // What the assertion must carry: the sign-in form of the nonce sent (the client derives
+      // the same value; verifyAuthenticationResponse then looks it up, single use).
+      const signed = toB64u(await webAuthnSignInChallenge(new Uint8Array(Buffer.from(options.challenge, 'base64url'))));
       await store.putChallenge({
-        challenge: options.challenge,
+        challenge: signed,
         purpose: LOGIN,
         accountId,
         expiresAt: ctx.now() + config.webauthnChallengeTtlMs,

@@ -23,7 +23,7 @@ export const KT_COMMITMENT_OPENING_LENGTH = 16;
 /**
  * `Kc`: the fixed HMAC key of commitments, the 16 bytes whose hex is
  * d821f8790d97709796b4d7903357c3f5 (not the 32 ASCII characters: the draft author's
- * implementation and the interop vectors in test/vectors/keytrans read it this way).
+ * implementation and the interop vectors in packages/sdk/test/vectors/keytrans read it this way).
  */
 export const KT_COMMITMENT_KEY: Uint8Array = Uint8Array.of(
   0xd8, 0x21, 0xf8, 0x79, 0x0d, 0x97, 0x70, 0x97, 0x96, 0xb4, 0xd7, 0x90, 0x33, 0x57, 0xc3, 0xf5,

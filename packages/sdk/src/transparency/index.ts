@@ -26,3 +26,5 @@ export {
 export type { CheckpointStateStore, CheckpointVerifierOptions } from './checkpoint-verifier.js';
 export { compareCheckpoints } from '../directory/gossip.js';
 export type { CompareCheckpointsOptions, CheckpointComparison } from '../directory/gossip.js';
+// The verifiable map's cryptographic core (KEYTRANS): VRF, commitments, prefix tree.
+export * from './keytrans/index.js';

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { WebCryptoKeyBackend } from '@sigil/sdk/backend';
 import { applyStatement, chainAfter, genesisHeader, signStatement } from '@sigil/sdk/identity';
 import { proveDevicePossession } from '@sigil/sdk/identity';
-import { SqliteStore, TransparencyLog } from '../../packages/server/src/index.js';
+import { SqliteStore, TransparencyLog } from '@sigil/server';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sizes = (process.argv[2] ?? process.env['SIGIL_BENCH_ACCOUNTS'] ?? '10000,100000').split(',').map(Number);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WebCryptoKeyBackend } from '@sigil/sdk/backend';
 import { inclusionPlan } from '@sigil/sdk/transparency';
-import { SqliteStore, TransparencyLog } from '../../packages/server/src/index.js';
+import { SqliteStore, TransparencyLog } from '@sigil/server';
 
 const maxLeaves = Number(process.argv[2] ?? 1_000_000);
 const marks = [1_000, 10_000, 100_000, 1_000_000].filter((n) => n <= maxLeaves);

@@ -5,23 +5,14 @@
 // mirror, ASCII JSON, pooled buffers) are explained once, in docs/DIRECTORY.md, "The lookup path".
 // Lookups serve the stored bytes and their proofs; they do not refold the account (clients verify
 // every statement themselves).
-import type { z } from '@hono/zod-openapi';
-import type { JsonOf } from '../http/app.js';
 import { ApiError } from '../http/errors.js';
 import type { CheckpointRecord } from '../store/store.js';
 import { asciiJsonString } from './ascii-json.js';
 import { toB64u } from './b64.js';
 import type { DirectoryContext } from './context.js';
-import type { AccountResponse } from './schemas.js';
+import type { AccountViewBody, SeenCheckpoint } from './view-types.js';
 
-/** The body of GET /v1/accounts/:id: the JSON of an `AccountResponse`, as bytes. */
-export type AccountViewBody = JsonOf<z.infer<typeof AccountResponse>>;
-
-/** The latest checkpoint and its note as a JSON string literal (made once per checkpoint). */
-export interface SeenCheckpoint {
-  readonly record: CheckpointRecord;
-  readonly noteJson: string;
-}
+export type { AccountViewBody, SeenCheckpoint };
 
 /**
  * The log's latest checkpoint, signing one if the tree grew (TransparencyLog.checkpoint). The

@@ -5,7 +5,7 @@ import type { Logger } from '../http/logger.js';
 import type { TransparencyLog } from '../log/transparency-log.js';
 import type { Store } from '../store/store.js';
 import type { AccountFolds } from './account-folds.js';
-import type { AccountViewBody, SeenCheckpoint } from './account-view.js';
+import type { AccountViewBody, SeenCheckpoint } from './view-types.js';
 import type { AdmittingCache } from './lookup-cache.js';
 import type { LookupReads } from './lookup-reads.js';
 

@@ -17,11 +17,19 @@ export const SIGIL_MECHANISMS = {
 /** A CKM_* name that some Sigil operation needs. */
 export type SigilMechanism = (typeof SIGIL_MECHANISMS)[keyof typeof SIGIL_MECHANISMS][number];
 
+// PKCS#11 3.0 mechanisms that pkcs11js 2.1.7 has no name for (PKCS#11 3.0 §6.3, Edwards and
+// Montgomery curves; SoftHSM 2.6 lists them).
+const MISSING_FROM_PKCS11JS: readonly (readonly [string, number])[] = [
+  ['CKM_EC_EDWARDS_KEY_PAIR_GEN', 0x1055],
+  ['CKM_EC_MONTGOMERY_KEY_PAIR_GEN', 0x1056],
+  ['CKM_EDDSA', 0x1057],
+];
+
 // pkcs11js exports aliases (CKM_ECDSA_KEY_PAIR_GEN = CKM_EC_KEY_PAIR_GEN, PKCS#11 2.40
 // §2.3.3); the names Sigil uses win, then the first exported.
 const PREFERRED: ReadonlySet<string> = new Set(Object.values(SIGIL_MECHANISMS).flat());
 const NAMES: ReadonlyMap<number, string> = (() => {
-  const names = new Map<number, string>();
+  const names = new Map<number, string>(MISSING_FROM_PKCS11JS.map(([name, value]) => [value, name]));
   for (const [name, value] of Object.entries(pkcs11js as unknown as Record<string, unknown>)) {
     if (!name.startsWith('CKM_') || typeof value !== 'number') continue;
     if (!names.has(value) || PREFERRED.has(name)) names.set(value, name);

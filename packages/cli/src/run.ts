@@ -1,4 +1,4 @@
-// The `sigil` command line: keygen, keys list|delete, encrypt, decrypt. Exit 0 on success, 1 on
+// The `sigil` command line: keygen, keys list|delete, encrypt, decrypt, hsm doctor. Exit 0 on success, 1 on
 // a crypto, key or I/O failure (the error code first on stderr), 2 on a usage error.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import type { KeyBackend, KeyRef } from '@sigil/sdk/backend';
 import { SigilError } from '@sigil/sdk/errors';
 import { checkOutputFree, isStdout, openInput, progress, terminalTextOnly, writeOutput, type Io } from './io.js';
 import { isKeyText, parseKey, parseKeyFile } from './key-text.js';
+import { doctor } from './doctor.js';
 import { deleteKeys, generatePair, listKeys } from './keys.js';
 import { findKeyByLabel, onlyLabel, openToken, type TokenBackend } from './token.js';
 import { USAGE, type Command } from './usage.js';
@@ -32,7 +33,11 @@ const ALLOWED: Record<Command, readonly (keyof typeof OPTIONS)[]> = {
   'keys delete': ['help', 'pkcs11-module', 'token', 'label'],
   encrypt: ['help', 'to', 'sign-with', 'pkcs11-module', 'token', 'output', 'force'],
   decrypt: ['help', 'pkcs11-module', 'token', 'key', 'expect-sender', 'output', 'force'],
+  'hsm doctor': ['help', 'pkcs11-module', 'token'],
 };
+
+/** Commands of two words: the group, and its verbs. */
+const GROUPS = { keys: ['list', 'delete'], hsm: ['doctor'] } as const;
 
 type Values = {
   help?: boolean | undefined;
@@ -68,17 +73,18 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   }
   let command: Command;
   let rest: string[];
-  if (name === 'keys') {
+  if (Object.hasOwn(GROUPS, name)) {
+    const group = name as keyof typeof GROUPS;
     const [verb, ...afterVerb] = afterName;
     if (verb === undefined || isHelp(verb)) {
-      (verb === undefined ? io.stderr : io.stdout).write(USAGE.keys);
+      (verb === undefined ? io.stderr : io.stdout).write(USAGE[group]);
       return verb === undefined ? 2 : 0;
     }
-    if (verb !== 'list' && verb !== 'delete') {
-      io.stderr.write(`sigil keys: unknown command "${verb}"\n\n${USAGE.keys}`);
+    if (!(GROUPS[group] as readonly string[]).includes(verb)) {
+      io.stderr.write(`sigil ${group}: unknown command "${verb}"\n\n${USAGE[group]}`);
       return 2;
     }
-    command = `keys ${verb}`;
+    command = `${group} ${verb}` as Command;
     rest = afterVerb;
   } else if (Object.hasOwn(ALLOWED, name) && !name.includes(' ')) {
     command = name as Command;
@@ -108,6 +114,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     if (command === 'keygen') await keygenCommand(values, io);
     else if (command === 'keys list') await withToken(values, io, async (backend) => io.stdout.write(await listKeys(backend, values.label)));
     else if (command === 'keys delete') await keysDeleteCommand(values, io);
+    else if (command === 'hsm doctor') return await withToken(values, io, async (backend) => doctor(backend, (await import('@sigil/hsm-adapter')).SIGIL_MECHANISMS, io));
     else if (command === 'encrypt') await encryptCommand(values, positionals[0], io);
     else await decryptCommand(values, positionals[0], io);
     return 0;

@@ -1,11 +1,11 @@
 // The help texts of `sigil`, one per command (printed by --help, and after a usage error).
 
-/** A command of the CLI; `keys list` and `keys delete` are two words. */
-export type Command = 'keygen' | 'keys list' | 'keys delete' | 'encrypt' | 'decrypt';
+/** A command of the CLI; `keys list`, `keys delete` and `hsm doctor` are two words. */
+export type Command = 'keygen' | 'keys list' | 'keys delete' | 'encrypt' | 'decrypt' | 'hsm doctor';
 
 const TOKEN = `The PIN comes from SIGIL_PKCS11_PIN; the module path may come from SIGIL_PKCS11_MODULE.`;
 
-export const USAGE: Record<Command | 'main' | 'keys', string> = {
+export const USAGE: Record<Command | 'main' | 'keys' | 'hsm', string> = {
   main: `Usage: sigil <command> [options]
 
 Commands:
@@ -14,6 +14,7 @@ Commands:
   keys delete   delete the keys of one label from a token
   encrypt       encrypt to one or more recipient keys
   decrypt       decrypt with a recipient key in a PKCS#11 token
+  hsm doctor    check what a PKCS#11 token can do for Sigil
 
 Run "sigil <command> --help" for a command's options, "sigil --version" for the version.
 The token PIN is read from the environment variable SIGIL_PKCS11_PIN; the module path may
@@ -68,5 +69,18 @@ chunks are ever written; with -o, a failed decryption leaves no file behind, and
 file is replaced only with --force (otherwise EEXIST). On a terminal, plaintext that is not
 text (binary, control characters) is refused: use -o or redirect.
 --expect-sender rejects an envelope not signed by that key ("sigil-signer-v1:..."). ${TOKEN}
+`,
+  hsm: `Usage: sigil hsm doctor --pkcs11-module <module.so> --token <label>
+
+Run "sigil hsm doctor --help" for details.
+`,
+  'hsm doctor': `Usage: sigil hsm doctor --pkcs11-module <module.so> --token <label>
+
+Lists the mechanisms the token reports, then tries, with temporary keys it deletes
+afterwards, each thing Sigil does with a token: ECDSA P-256 sign and verify, ECDH P-256
+derive, AES-256-GCM wrap and unwrap. Every answer is checked against WebCrypto. Prints what
+Sigil can and cannot do with the token.
+Exit status: 0 when everything Sigil needs works, 1 otherwise.
+${TOKEN}
 `,
 };

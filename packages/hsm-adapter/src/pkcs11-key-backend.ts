@@ -21,6 +21,7 @@ import { decodeEcPoint, encodeEcPoint } from './internal/ec.js';
 import { acquireModule, releaseModule, type LoadedModule } from './internal/module-registry.js';
 import { DERIVED_SECRET_TEMPLATE, isTrue, privateKeyTemplate, publicKeyTemplate, readAttributes, verifyKeyTemplate, wrappingKeyTemplate } from './internal/objects.js';
 import { SessionPool } from './internal/session-pool.js';
+import { readTokenDescription, type TokenDescription } from './internal/token-description.js';
 import { reconnectCodes, workerEntry } from './internal/worker-pool.js';
 import { OP_DERIVE, OP_SIGN } from './internal/worker-protocol.js';
 import { WorkerStarter } from './internal/worker-start.js';
@@ -28,6 +29,7 @@ import type { Pkcs11KeyBackendOptions } from './internal/options.js';
 import { authFailed, GCM_IV_BYTES, MIN_WRAPPED_BYTES, openWithToken, sealWithToken, WRAP_VERSION, type WrapOptions, type WrappingKeyRef } from './internal/wrapping.js';
 
 export type { WrappingKeyRef, WrapOptions } from './internal/wrapping.js';
+export type { MechanismDescription, TokenDescription } from './internal/token-description.js';
 
 export type { Pkcs11KeyBackendOptions } from './internal/options.js';
 
@@ -358,6 +360,23 @@ export class Pkcs11KeyBackend implements KeyBackend, KeyWrapping {
       ]);
       return { extractable: isTrue(extractable), sensitive: isTrue(sensitive), hardware: conn.hardware };
     });
+  }
+
+  /**
+   * What the token reports about itself: label, manufacturer, model, serial number, whether its
+   * slot is a hardware slot, and every mechanism with its C_GetMechanismInfo (key sizes and
+   * CKF_* flags). Compare with `SIGIL_MECHANISMS` to see which operations it can serve; a
+   * mechanism listed can still fail in use (`sigil hsm doctor` tries each one).
+   *
+   * @throws {SigilError} `E_HSM_UNAVAILABLE`; `E_HSM`; `E_BACKEND_CLOSED`.
+   * @example
+   * ```ts
+   * const { mechanisms } = await keys.describeToken();
+   * const hasGcm = mechanisms.some((m) => m.name === 'CKM_AES_GCM');
+   * ```
+   */
+  async describeToken(): Promise<TokenDescription> {
+    return this.#pool.run('describing the token', ({ conn }) => readTokenDescription(this.#module.lib, conn.slot, conn.hardware));
   }
 
   /**

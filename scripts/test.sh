@@ -7,6 +7,8 @@ echo "sigil: type-checking tests and examples" >&2
 npx --no-install tsc -p tsconfig.test.json
 npx --no-install tsc -p examples/web-chat/tsconfig.json
 npx --no-install tsc -p examples/web-chat/tsconfig.node.json
+echo "sigil: checking the architecture rules (.dependency-cruiser.cjs)" >&2
+npx --no-install depcruise packages test scripts examples --config .dependency-cruiser.cjs --output-type err >&2
 mkdir -p test-output
 status=0
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest.json "$@" || status=$?

@@ -22,6 +22,8 @@ export type {
   NewDevice,
   SigilDecryptResult,
 } from './sigil.js';
+// A new device proves it holds its keys; the device that certifies it (`addDevice`) passes this on.
+export { proveDevicePossession } from './identity/possession.js';
 export { DirectoryClient } from './directory/client.js';
 export type { DirectoryClientOptions } from './directory/client.js';
 export { encrypt } from './envelope/encrypt.js';

@@ -1,4 +1,4 @@
-// The account's user-key chain as one device holds it (DESIGN.md "Key hierarchy", "Rotation"):
+// The account's user-key chain as one device holds it (docs/ARCHITECTURE.md "Key hierarchy", "Rotation and the walk-back chain"):
 // the user key of each epoch this device can reach, unwrapped from its own wrap or walked back
 // from the next epoch's key, or adopted from a sealed cache or backup; in memory only. Decryption
 // sees it through `keyring()`, which offers key lookup and ECDH and nothing else.
@@ -55,7 +55,7 @@ export class UserKeyChain {
 
   /**
    * This device's copy of the user key of `epoch`: its own wrap if the epoch has one, else the
-   * next epoch's key walked back one step (DESIGN.md "Rotation"). `undefined` if this device
+   * next epoch's key walked back one step (docs/ARCHITECTURE.md "Rotation and the walk-back chain"). `undefined` if this device
    * holds no wrap of this epoch or any later one (it was revoked before them).
    *
    * @param notify - Whether a newer epoch learnt here is told to the listener (false when the

@@ -1,5 +1,5 @@
 // DirectoryClient: the only way the SDK reads the key directory. Nothing the directory says is
-// used before it is verified (DESIGN.md "Key directory"): the checkpoint's signature against the
+// used before it is verified (docs/ARCHITECTURE.md "An encrypt, step by step"; docs/TRANSPARENCY.md "What a client checks"): the checkpoint's signature against the
 // PINNED log key, a consistency proof from the last checkpoint this client stored (RFC 9162
 // §2.1.4), each statement's inclusion proof (§2.1.3), then the account's signature chain from its
 // genesis (docs/STATEMENTS.md §7), which must belong to the account asked for and must extend the

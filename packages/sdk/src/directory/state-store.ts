@@ -1,5 +1,5 @@
-// What a directory client remembers between lookups (DESIGN.md "Key directory": clients "remember
-// the last [checkpoint]"): the last checkpoint it verified, and per account the highest statement
+// What a directory client remembers between lookups (docs/TRANSPARENCY.md "What a client checks,
+// in order"): the last checkpoint it verified, and per account the highest statement
 // it verified. Both only ever move forward; an answer behind them is a directory rolling back.
 import { fromBase64Url, toBase64Url } from '../internal/bytes.js';
 

@@ -1,6 +1,6 @@
 // User-key epochs with their wrapped keys (docs/STATEMENTS.md §5): the user private key of an
 // epoch HPKE-sealed to each current device's agreement key, and the previous epoch's private key
-// sealed to the new user public key (the walk-back chain of DESIGN.md "Rotation"). The blobs
+// sealed to the new user public key (the walk-back chain of docs/ARCHITECTURE.md). The blobs
 // travel beside the statement, which commits to their SHA-256.
 import { p256 } from '@noble/curves/nist.js';
 import { SigilError } from '../errors.js';

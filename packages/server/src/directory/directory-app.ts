@@ -1,4 +1,4 @@
-// The key directory's HTTP API (docs/DIRECTORY.md; contract: directory-api.md) on the app shell
+// The key directory's HTTP API (docs/DIRECTORY.md "API"; the OpenAPI document at GET /v1/openapi.json) on the app shell
 // of ../http: validation, size limits, rate limits on /v1/auth/*, errors and access logs.
 import { resolveDirectoryConfig, type DirectoryConfig } from '../config.js';
 import { createHttpApp, type HttpApp } from '../http/app.js';

@@ -118,7 +118,7 @@ async function submitLocked(ctx: DirectoryContext, input: SubmitStatementInput, 
 }
 
 /**
- * Who may begin an account (directory-api.md, POST /v1/statements): a service-root genesis
+ * Who may begin an account (docs/DIRECTORY.md "API", POST /v1/statements): a service-root genesis
  * creates a new account, first come first served; a WebAuthn-root genesis needs the account
  * registered with that very credential and a session of it.
  */

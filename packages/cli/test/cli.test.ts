@@ -166,7 +166,7 @@ describe('sigil CLI', () => {
     expect((await sigil(['decrypt', ...tokenArgs()], { env: { SIGIL_PKCS11_PIN: '' } })).code).toBe(2); // no PIN
     expect((await sigil(['keygen', ...tokenArgs()])).code).toBe(2); // no --label
     expect((await sigil(['decrypt', '--token', 'x'], { env: { SIGIL_PKCS11_MODULE: '' } })).code).toBe(2); // no module
-  });
+  }, 180_000); // about a dozen CLI processes, each a tsx start: slow on a loaded machine
 });
 
 describe('CLI helpers', () => {

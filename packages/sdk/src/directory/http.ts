@@ -67,6 +67,11 @@ export class DirectoryHttp {
     const err = (body as { error?: { code?: unknown } } | null)?.error;
     const code = typeof err?.code === 'string' && SERVER_CODE.test(err.code) ? err.code : `http-${res.status}`;
     if (code === 'E_UNKNOWN_ACCOUNT') throw new SigilError('E_UNKNOWN_ACCOUNT', 'The directory has no such account.', { detail: code });
+    // The key that opened the session (or asks for one) was revoked: a fact about this device, not
+    // an expired session, so the caller sees the code it branches on (no sign-in can help).
+    if (res.status === 401 && code === 'E_KEY_REVOKED') {
+      throw new SigilError('E_KEY_REVOKED', 'The directory refused this device: it was revoked from the account.', { detail: code });
+    }
     if (res.status === 401 || res.status === 403) {
       throw new SigilError('E_UNAUTHORIZED', 'The directory refused the request: sign in again (the session may have expired).', { detail: code });
     }

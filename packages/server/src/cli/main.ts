@@ -4,6 +4,7 @@
 //   sigil-server serve --db ./sigil.db --port 8787 [--host 127.0.0.1] [--rp-id localhost]
 //     [--origin http://localhost:8787] [--log-origin localhost/sigil-log]
 //     [--pkcs11-module M --token T --key-label L]      (PIN from SIGIL_PKCS11_PIN)
+//     [--new-log-under-signed-key]
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '../http/logger.js';
 import { loadSoftwareLogKey, openPkcs11LogKey, type LoadedLogKey } from './log-key.js';
@@ -33,6 +34,11 @@ Options of serve:
   --pkcs11-module PATH  keep the log key in a PKCS#11 token (e.g. /usr/lib/softhsm/libsofthsm2.so)
   --token LABEL         label of the token (with --pkcs11-module)
   --key-label LABEL     CKA_LABEL of the log key on the token (default sigil-log; generated if absent)
+  --new-log-under-signed-key
+                        start even though the database lost the tree the log key last signed
+                        (<db>.last-checkpoint): a NEW log under the same key, which every client
+                        that saw the old one reports as a fork. Read docs/DIRECTORY.md, "Failure
+                        modes", first; a new key is the better answer
 
 Environment:
   SIGIL_PKCS11_PIN      user PIN of the token (required with --pkcs11-module)
@@ -64,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
         'pkcs11-module': { type: 'string' },
         token: { type: 'string' },
         'key-label': { type: 'string', default: 'sigil-log' },
+        'new-log-under-signed-key': { type: 'boolean', default: false },
       },
     });
   } catch (e) {
@@ -119,6 +126,7 @@ async function main(argv: string[]): Promise<void> {
       config: { rpId, origins },
       logKey,
       logger,
+      newLogUnderSignedKey: values['new-log-under-signed-key'],
     });
   } catch (e) {
     await logKey.close();

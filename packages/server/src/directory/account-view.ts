@@ -21,6 +21,7 @@
 // (clients verify every statement themselves).
 import { SigilError } from '@sigil/sdk/errors';
 import { ApiError } from '../http/errors.js';
+import { storageFaultOf } from '../store/storage-faults.js';
 import type { CheckpointRecord } from '../store/store.js';
 import { asciiJsonString } from './ascii-json.js';
 import { toB64u } from './b64.js';
@@ -42,8 +43,8 @@ export async function latestCheckpoint(ctx: DirectoryContext): Promise<Checkpoin
 }
 
 /**
- * `latestCheckpoint` for reads: while the log key cannot sign (SigilError `E_HSM_UNAVAILABLE`),
- * the latest checkpoint stored, which stays true; reads go on during a token outage, and the
+ * `latestCheckpoint` for reads: while no new checkpoint can be signed or recorded (SigilError
+ * `E_HSM_UNAVAILABLE`, a storage fault), the latest checkpoint stored, which stays true; reads go on during a token outage, and the
  * statements appended since wait for the key (docs/DIRECTORY.md, "Failure modes").
  */
 export async function servedCheckpoint(ctx: DirectoryContext): Promise<CheckpointRecord> {
@@ -57,7 +58,8 @@ async function seenCheckpoint(ctx: DirectoryContext, staleWhileKeyDown: boolean)
   try {
     record = await ctx.log.checkpoint();
   } catch (e) {
-    const stored = staleWhileKeyDown && SigilError.is(e, 'E_HSM_UNAVAILABLE') ? await ctx.store.latestCheckpoint() : undefined;
+    const cannotSign = SigilError.is(e, 'E_HSM_UNAVAILABLE') || storageFaultOf(e) !== undefined;
+    const stored = staleWhileKeyDown && cannotSign ? await ctx.store.latestCheckpoint() : undefined;
     if (stored === undefined) throw e;
     if (seen !== undefined && seen.record.size === stored.size) return seen;
     record = stored;

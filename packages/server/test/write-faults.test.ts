@@ -6,7 +6,7 @@
 // statement leaves no account. (disk-full.test.ts has the real full disk, and
 // test/log-key-token.test.ts the real SoftHSM token.)
 import { SigilError } from '@sigil/sdk/errors';
-import { WebCryptoKeyBackend, type KeyBackend, type KeyRef } from '@sigil/sdk';
+import { WebCryptoKeyBackend, type KeyBackend, type KeyDescription, type KeyRef } from '@sigil/sdk';
 import { SqliteStore, TransparencyLog, createDirectoryApp, memoryLogger } from '@sigil/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOG_ORIGIN, T0, b64u, createServiceAccount, lookupVerified, makeDirectory, postStatement, signServiceGenesis, type Directory } from './directory-fixture.js';
@@ -27,12 +27,9 @@ class RemovableTokenBackend extends WebCryptoKeyBackend {
     this.#fail();
     return super.sign(ref, data);
   }
-  override async getKey(id: string): Promise<KeyRef | undefined> {
-    if (!this.signOnly) {
-      if (this.fault === 'E_KEY_NOT_FOUND') return undefined;
-      this.#fail();
-    }
-    return super.getKey(id);
+  override async describeKey(ref: KeyRef): Promise<KeyDescription> {
+    if (!this.signOnly) this.#fail();
+    return super.describeKey(ref);
   }
 }
 

@@ -102,18 +102,19 @@ export class TransparencyLog {
    * token that goes between this check and the signature still leaves the statement committed
    * and unserved until the key is back (docs/DIRECTORY.md, "Failure modes").
    *
-   * @throws SigilError `E_HSM_UNAVAILABLE` if the key backend fails or no longer holds the key.
+   * @throws SigilError `E_HSM_UNAVAILABLE` if the key backend fails or no longer holds the key
+   *   (whatever it reported, kept as `cause`).
    */
   async checkSigner(): Promise<void> {
     const failure = this.#signFailure;
     if (failure !== undefined && Date.now() - failure.at < SIGN_RETRY_PAUSE_MS) throw failure.error;
-    let found: KeyRef | undefined;
     try {
-      found = await this.#signer.backend.getKey(this.#signer.key.id);
+      // describeKey, not getKey: it reads the key's attributes from the token (PKCS#11
+      // C_GetAttributeValue), where getKey may answer from the backend's cache of key handles.
+      await this.#signer.backend.describeKey(this.#signer.key);
     } catch (e) {
       throw this.#failed(e);
     }
-    if (found === undefined) throw this.#failed(new SigilError('E_KEY_NOT_FOUND', 'The key backend no longer holds the log key.'));
   }
 
   #failed(e: unknown): SigilError {

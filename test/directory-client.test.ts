@@ -225,3 +225,54 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     await expect(bob.revokeDevice(bob.deviceId, { root: await newRoot() })).rejects.toThrow(RangeError);
   });
 });
+
+describe('DirectoryClient.publish after 409 E_CONFLICT (issue 13, item 5)', () => {
+  const conflict = () => Response.json({ error: { code: 'E_CONFLICT', message: 'Another statement was appended.' } }, { status: 409 });
+
+  /** Bob's client over a fetch where `answer` decides each POST /v1/statements (n counts from 1). */
+  async function bobWith(answer: (n: number, pass: () => Promise<Response>) => Promise<Response>) {
+    const { dir, bob, bobRoot } = await setup();
+    let posts = 0;
+    const fetch = async (input: string, init?: RequestInit) => {
+      if (init?.method === 'POST' && new URL(input).pathname === '/v1/statements') return answer(++posts, () => dir.fetch(input, init));
+      return dir.fetch(input, init);
+    };
+    const client = new DirectoryClient({ url: dir.url, logPublicKey: dir.vkey, fetch });
+    const state = (await client.lookup('bob@example.test')).state;
+    const phone = await newDeviceKeys('bob phone');
+    const possessionSignature = await proveDevicePossession('bob@example.test', phone);
+    const statement = await signStatement(
+      { kind: 'device-certificate', ...chainAfter(state, bobRoot.ref.id), device: { signingKey: phone.signing.publicKey, agreementKey: phone.agreement.publicKey, possessionSignature, name: 'phone' } },
+      bobRoot,
+    );
+    return { client, statement, posts: () => posts, bob };
+  }
+
+  it('an earlier attempt that landed: refetches, finds the statement at the head, sends nothing more', async () => {
+    const { client, statement, posts } = await bobWith(async (_n, pass) => {
+      await pass(); // stored, but the answer is lost in a race with another request
+      return conflict();
+    });
+    const account = await client.publish(statement);
+    expect(posts()).toBe(1);
+    expect(account.statements.at(-1)!.statement).toEqual(statement);
+  });
+
+  it('a lost race: refetches, then sends once more', async () => {
+    const { client, statement, posts } = await bobWith(async (n, pass) => (n === 1 ? conflict() : pass()));
+    const account = await client.publish(statement);
+    expect(posts()).toBe(2);
+    expect(account.statements.at(-1)!.statement).toEqual(statement);
+  });
+
+  it('a second 409 is the caller\'s: E_DIRECTORY with detail E_CONFLICT, after exactly two attempts', async () => {
+    const { client, statement, posts } = await bobWith(async () => conflict());
+    const e = await client.publish(statement).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(posts()).toBe(2);
+    expect((e as { code?: string }).code).toBe('E_DIRECTORY');
+    expect((e as { detail?: string }).detail).toBe('E_CONFLICT');
+  });
+});

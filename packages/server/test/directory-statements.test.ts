@@ -114,7 +114,8 @@ describe('invalid statements are refused and nothing is written', () => {
     await refused(await deviceCert(a, { prev: new Uint8Array(32).fill(9) }), [], 422, 'E_DIRECTORY_PROOF');
     await refused(await deviceCert(a, { time: a.state.time - 1 }), [], 422, 'E_DIRECTORY_PROOF');
     await refused(a.statements[0]!, [], 422, 'E_DIRECTORY_PROOF');
-    await refused(await signServiceGenesis('svc', a.backend, a.root), [], 422, 'E_DIRECTORY_PROOF');
+    // A second genesis links where the first did: a lost race for the id (issue 13, item 5).
+    await refused(await signServiceGenesis('svc', a.backend, a.root), [], 409, 'E_CONFLICT');
     await addDevice(dir, a);
     await refused(a.statements[1]!, [], 422, 'E_DIRECTORY_PROOF'); // replay of an accepted statement
   });
@@ -138,7 +139,8 @@ describe('invalid statements are refused and nothing is written', () => {
     a.state = await applyStatement(a.state, revoke);
     // An epoch made before the revocation would be signed by d2 at the old head: stale and revoked signer.
     const stale = await nextEpoch({ ...a, state: before }, d2);
-    await refused(stale.statement, stale.blobs, 422, 'E_DIRECTORY_PROOF');
+    // Made from a head the account had: refetch and retry (409), which then meets the revocation.
+    await refused(stale.statement, stale.blobs, 409, 'E_CONFLICT');
     // Built on the current head but signed by d2 (statement crafted by hand).
     const { createUserKeyEpoch } = await import('@sigil/sdk/identity');
     const forged = await createUserKeyEpoch({ ...a.state, devices: [...a.state.devices, ...a.state.revokedDevices] }, { signer: { backend: d2.backend, ref: d2.signing }, time: a.state.time });
@@ -180,7 +182,9 @@ describe('invalid statements are refused and nothing is written', () => {
     const a = await createServiceAccount(dir, 'svc');
     const [x, y] = await Promise.all([deviceCert(a), deviceCert(a)]);
     const results = await Promise.all([postStatement(dir, x!), postStatement(dir, y!)]);
-    expect(results.map((r) => r.status).sort()).toEqual([200, 422]);
+    // The loser is told it lost a race (docs/DIRECTORY.md), not that its statement is invalid.
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(results.find((r) => r.status === 409)!.body.error.code).toBe('E_CONFLICT');
     expect(await dir.store.treeSize()).toBe(2);
   });
 

@@ -208,6 +208,19 @@ export function describeStoreContract(name: string, factory: () => Promise<Store
         expect(await store.getBlob('alice', 'w4')).toBeUndefined();
         expect((await store.listStatements('alice')).map((s) => s.bytes[0])).toEqual([1, 3]);
       });
+      it('creates a new account with its first statement (newAccount), or neither', async () => {
+        const genesis = (accountId: string, b: number) =>
+          store.appendNextStatement({ accountId, kind: 'k', bytes: Uint8Array.of(b), now: 3, previousLeafIndex: null, newAccount: { kind: 'service' } });
+        expect((await genesis('dave', 1))?.leafIndex).toBe(0);
+        expect(await store.getAccount('dave')).toEqual({ id: 'dave', kind: 'service', createdAt: 3 });
+        expect(await genesis('dave', 2)).toBeUndefined(); // the id is taken: a conflict
+        expect(await genesis('alice', 3)).toBeUndefined(); // an account without statements is taken too
+        expect(await store.getAccount('alice')).toMatchObject({ kind: 'user' });
+        expect(await codeOf(store.appendNextStatement({ accountId: 'erin', kind: 'k', bytes: new Uint8Array(store.limits.maxStatementBytes + 1), now: 3, previousLeafIndex: null, newAccount: { kind: 'service' } }))).toBe('E_LIMIT');
+        expect(await store.getAccount('erin')).toBeUndefined();
+        await expect(store.appendNextStatement({ accountId: 'erin', kind: 'k', bytes: Uint8Array.of(1), now: 3, previousLeafIndex: 0, newAccount: { kind: 'service' } })).rejects.toThrow(TypeError);
+        expect(await store.treeSize()).toBe(1);
+      });
       it('lets exactly one of several concurrent successors of one head land', async () => {
         await next('alice', null, 0);
         const results = await Promise.all(Array.from({ length: 8 }, (_, i) => next('alice', 0, 10 + i)));

@@ -322,9 +322,13 @@ export class DirectoryClient {
    *
    * @param options.blobs - For a user-key epoch: every device wrap and the previous-key wrap.
    * @param options.session - Needed only for the genesis of a WebAuthn account.
+   * A 409 `E_CONFLICT` (a lost race, or an earlier attempt that landed) is handled once: the
+   * account is fetched again, and the statement is published if it now ends the account's
+   * history, else sent once more.
+   *
    * @throws SigilError `E_DIRECTORY` (refused: `detail` is the server's code, e.g. a statement
-   *   that does not verify), `E_DIRECTORY_PROOF` (accepted but not served back in the log),
-   *   and every code of `lookup`.
+   *   that does not verify, or `E_CONFLICT` a second time), `E_DIRECTORY_PROOF` (accepted but not
+   *   served back in the log), and every code of `lookup`.
    * @example
    * ```ts
    * const next = await createUserKeyEpoch(state, { signer, previous });
@@ -343,7 +347,22 @@ export class DirectoryClient {
     });
     const accountId = decodeSignedStatement(bytes).statement.accountId;
     const body = { statementB64: toBase64Url(bytes), ...(blobs.length > 0 ? { blobs } : {}) };
-    await this.#http.request('/v1/statements', { method: 'POST', body, token: options.session?.token });
+    const post = () => this.#http.request('/v1/statements', { method: 'POST', body, token: options.session?.token });
+    try {
+      await post();
+    } catch (e) {
+      // 409 E_CONFLICT: another statement took this one's place meanwhile, or an earlier attempt
+      // of this very call landed and its answer was lost (docs/DIRECTORY.md). Refetch: if the
+      // account now ends with this statement, it is published; else try once more.
+      if (!SigilError.is(e, 'E_DIRECTORY') || e.detail !== 'E_CONFLICT') throw e;
+      const now = await this.lookup(accountId).catch((l: unknown) => {
+        if (SigilError.is(l, 'E_UNKNOWN_ACCOUNT')) return undefined;
+        throw l;
+      });
+      const head = now?.statements[now.statements.length - 1];
+      if (head !== undefined && equalConstantTime(head.statement, bytes)) return now as VerifiedAccount;
+      await post();
+    }
     const account = await this.lookup(accountId);
     const last = account.statements[account.statements.length - 1];
     if (last === undefined || !equalConstantTime(last.statement, bytes)) {

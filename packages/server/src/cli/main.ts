@@ -5,6 +5,7 @@
 //     [--origin http://localhost:8787] [--log-origin localhost/sigil-log]
 //     [--pkcs11-module M --token T --key-label L [--pin-file F]]   (else PIN from SIGIL_PKCS11_PIN)
 //     [--trusted-proxy ADDR]...
+//     [--new-log-under-signed-key]
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { jsonLogger } from '../http/logger.js';
@@ -35,6 +36,11 @@ Options of serve:
   --trusted-proxy ADDR  IP address of a reverse proxy in front of the server; repeat for several.
                         Requests from it are rate-limited by the client address it appends to
                         X-Forwarded-For (without this, the header is ignored)
+  --new-log-under-signed-key
+                        start even though the database lost the tree the log key last signed
+                        (<db>.last-checkpoint): a NEW log under the same key, which every client
+                        that saw the old one reports as a fork. Read docs/DIRECTORY.md, "Failure
+                        modes", first; a new key is the better answer
 
 Environment:
   SIGIL_PKCS11_PIN      user PIN of the token (with --pkcs11-module, unless --pin-file); removed
@@ -69,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
         'key-label': { type: 'string', default: 'sigil-log' },
         'pin-file': { type: 'string' },
         'trusted-proxy': { type: 'string', multiple: true },
+        'new-log-under-signed-key': { type: 'boolean', default: false },
       },
     });
   } catch (e) {
@@ -130,6 +137,7 @@ async function main(argv: string[]): Promise<void> {
       config: { rpId, origins, trustedProxies },
       logKey,
       logger,
+      newLogUnderSignedKey: values['new-log-under-signed-key'],
     });
   } catch (e) {
     await logKey.close();

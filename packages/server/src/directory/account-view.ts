@@ -5,7 +5,9 @@
 // mirror, ASCII JSON, pooled buffers) are explained once, in docs/DIRECTORY.md, "The lookup path".
 // Lookups serve the stored bytes and their proofs; they do not refold the account (clients verify
 // every statement themselves).
+import { SigilError } from '@sigil/sdk/errors';
 import { ApiError } from '../http/errors.js';
+import { storageFaultOf } from '../store/storage-faults.js';
 import type { CheckpointRecord } from '../store/store.js';
 import { asciiJsonString } from './ascii-json.js';
 import { toB64u } from './b64.js';
@@ -20,13 +22,31 @@ export type { AccountViewBody, SeenCheckpoint };
  * still the latest: one tree-size read instead of two reads per lookup.
  */
 export async function latestCheckpoint(ctx: DirectoryContext): Promise<CheckpointRecord> {
-  return (await seenCheckpoint(ctx)).record;
+  return (await seenCheckpoint(ctx, false)).record;
 }
 
-async function seenCheckpoint(ctx: DirectoryContext): Promise<SeenCheckpoint> {
+/**
+ * `latestCheckpoint` for reads: while no new checkpoint can be signed or recorded (SigilError
+ * `E_HSM_UNAVAILABLE`, a storage fault), the latest checkpoint stored, which stays true; reads go on during a token outage, and the
+ * statements appended since wait for the key (docs/DIRECTORY.md, "Failure modes").
+ */
+export async function servedCheckpoint(ctx: DirectoryContext): Promise<CheckpointRecord> {
+  return (await seenCheckpoint(ctx, true)).record;
+}
+
+async function seenCheckpoint(ctx: DirectoryContext, staleWhileKeyDown: boolean): Promise<SeenCheckpoint> {
   const seen = ctx.caches.checkpoint.current;
   if (seen !== undefined && seen.record.size === (await ctx.store.treeSize())) return seen;
-  const record = await ctx.log.checkpoint();
+  let record: CheckpointRecord;
+  try {
+    record = await ctx.log.checkpoint();
+  } catch (e) {
+    const cannotSign = SigilError.is(e, 'E_HSM_UNAVAILABLE') || storageFaultOf(e) !== undefined;
+    const stored = staleWhileKeyDown && cannotSign ? await ctx.store.latestCheckpoint() : undefined;
+    if (stored === undefined) throw e;
+    if (seen !== undefined && seen.record.size === stored.size) return seen;
+    record = stored;
+  }
   const latest = { record, noteJson: asciiJsonString(record.note) };
   ctx.caches.checkpoint.current = latest;
   return latest;
@@ -51,7 +71,7 @@ export async function accountViewBody(ctx: DirectoryContext, accountId: string):
     // again, after it: every leaf below the checkpoint's size was committed before it was signed,
     // so that read lists all of the account's statements it covers (newer ones wait for the next
     // checkpoint, which the next lookup signs).
-    latest = await seenCheckpoint(ctx);
+    latest = await seenCheckpoint(ctx, true);
     if (latest.record.size !== account.treeSize) account = await ctx.store.getAccountStatements(accountId);
     if (account === undefined) throw new ApiError(404, 'E_UNKNOWN_ACCOUNT', 'No account has this id.');
   }

@@ -5,9 +5,17 @@
 // first write, so a rejected request leaves the store as it was.
 import { createHash } from 'node:crypto';
 import { SigilError } from '@sigil/sdk/errors';
-import { applyStatement, cosePublicKeyToRaw, decodeSignedStatement, type AccountState, type SignedStatement } from '@sigil/sdk/identity';
+import {
+  applyStatement,
+  cosePublicKeyToRaw,
+  decodeSignedStatement,
+  genesisPrev,
+  statementHash,
+  type AccountState,
+  type SignedStatement,
+} from '@sigil/sdk/identity';
 import { ApiError } from '../http/errors.js';
-import type { CheckpointRecord } from '../store/store.js';
+import type { CheckpointRecord, StatementRecord } from '../store/store.js';
 import { listAllStatements } from './account-folds.js';
 import { latestCheckpoint } from './account-view.js';
 import { toB64u } from './b64.js';
@@ -62,8 +70,12 @@ function serialised<T>(key: string, run: () => Promise<T>): Promise<T> {
  * @throws ApiError 422 (the SigilError code) for an invalid statement or blobs, 404
  *   `E_UNKNOWN_ACCOUNT` for a WebAuthn genesis of an unregistered account, 401/403 for a WebAuthn
  *   genesis without the account's session or naming another credential, 409 `E_CONFLICT` when a
- *   new service account's id was taken meanwhile or another statement was appended to the account
- *   since its history was read (nothing written), 413 `E_LIMIT` over the store's limits.
+ *   new service account's id was taken meanwhile or another statement took the statement's place
+ *   in the account since its maker read it (nothing written), 413 `E_LIMIT` over the store's limits.
+ * @throws SigilError `E_HSM_UNAVAILABLE` (503) when the log key cannot sign: nothing written,
+ *   unless the key went between the check and the signature (then the statement is stored, and
+ *   served once the key is back).
+ * @throws a storage fault (503 `E_STORAGE_FULL`, `E_UNAVAILABLE`; http/errors.ts): nothing written.
  */
 export async function submitStatement(ctx: DirectoryContext, input: SubmitStatementInput): Promise<SubmittedStatement> {
   if (input.bytes.length > ctx.store.limits.maxStatementBytes) {
@@ -84,6 +96,9 @@ async function submitLocked(ctx: DirectoryContext, input: SubmitStatementInput, 
   const s = signed.statement;
   const account = await store.getAccount(s.accountId);
   const stored = account === undefined ? [] : await listAllStatements(store, s.accountId);
+  if (await lostRace(signed, input.bytes, stored)) {
+    throw new ApiError(409, 'E_CONFLICT', 'Another statement was appended to this account meanwhile: fetch the account and try again.');
+  }
   const state = await folds.stateOf(s.accountId, stored);
   let next: AccountState;
   try {
@@ -95,12 +110,12 @@ async function submitLocked(ctx: DirectoryContext, input: SubmitStatementInput, 
   if (state === undefined) await checkGenesisAuthority(ctx, input, account?.kind, next, s.signer);
   const names = checkBlobs(signed, input.blobs);
 
-  // Every check passed: write.
+  // Every check passed. Write only if a checkpoint can cover the statement: committed while the
+  // log key is gone, it would be in the log but served to no one (issue 13, item 2).
+  await ctx.log.checkSigner();
   const now = ctx.now();
-  if (account === undefined && !(await store.createAccount({ id: s.accountId, kind: 'service', createdAt: now }))) {
-    throw new ApiError(409, 'E_CONFLICT', 'The account was created by another request.');
-  }
-  // Blobs, statement and leaf in one transaction, only if the head is still the one folded above.
+  // A new service account, blobs, statement and leaf in one transaction, only if the head is
+  // still the one folded above: a failed write leaves no account without its genesis.
   const record = await store.appendNextStatement({
     accountId: s.accountId,
     kind: s.kind,
@@ -108,6 +123,7 @@ async function submitLocked(ctx: DirectoryContext, input: SubmitStatementInput, 
     now,
     previousLeafIndex: stored.at(-1)?.leafIndex ?? null,
     blobs: input.blobs.map((bytes, i) => ({ name: names[i] as string, bytes })),
+    newAccount: account === undefined ? { kind: 'service' } : undefined,
   });
   if (record === undefined) {
     throw new ApiError(409, 'E_CONFLICT', 'Another statement was appended to this account meanwhile: fetch the account and try again.');
@@ -115,6 +131,22 @@ async function submitLocked(ctx: DirectoryContext, input: SubmitStatementInput, 
   folds.remember(s.accountId, stored.length + 1, record.leafIndex, next);
   ctx.logger.log('info', 'statement accepted', { account: s.accountId, kind: s.kind, seq: s.seq, leafIndex: record.leafIndex });
   return { leafIndex: record.leafIndex, checkpoint: await latestCheckpoint(ctx) };
+}
+
+/**
+ * A lost race (issue 13, item 5): the statement links to a head the account had (its `prev` is
+ * that statement's hash, or zero for a genesis, §6) but another statement has since taken its
+ * place (`seq`). Its maker read the account before the winner was appended; the answer is 409,
+ * refetch and retry (docs/DIRECTORY.md), not 422, which says the statement itself is invalid. The
+ * same bytes again are a replay, and are refused by the fold (422) like any replay.
+ */
+async function lostRace(signed: SignedStatement, bytes: Uint8Array, stored: readonly StatementRecord[]): Promise<boolean> {
+  const { seq, prev } = signed.statement;
+  const taken = stored[seq];
+  if (taken === undefined || sameBytes(taken.bytes, bytes)) return false;
+  const before = stored[seq - 1];
+  const expected = before === undefined ? genesisPrev() : await statementHash(decodeSignedStatement(before.bytes).statementBytes);
+  return sameBytes(prev, expected);
 }
 
 /**

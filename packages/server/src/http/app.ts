@@ -13,6 +13,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler, Next, TypedResponse } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { SigilError } from '@sigil/sdk/errors';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import { jsonNestingExceeds } from './json-depth.js';
 import type { Logger } from './logger.js';
@@ -175,6 +176,19 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.notFound((c) => c.json(errorBody('E_NOT_FOUND', 'No such route.'), 404));
   app.onError((err, c) => {
     const api = toApiError(err);
+    if (api !== undefined && api.status === 503) {
+      // Not a bug, but an operator must hear of it (a full disk, the log key's token gone).
+      const cause = api.cause ?? err;
+      logger.log('error', 'service unavailable', {
+        requestId: c.get('requestId'),
+        route: c.req.routePath,
+        code: api.code,
+        error: cause instanceof Error ? `${cause.name}: ${cause.message}` : 'non-error thrown',
+        causeCode: codeOf(cause),
+      });
+      c.header('retry-after', '5');
+      return c.json(errorBody(api.code, api.message), 503);
+    }
     if (api !== undefined) return c.json(errorBody(api.code, api.message), api.status);
     if (err instanceof HTTPException && err.status < 500) {
       // Hono's own 4xx (for example a body that is not JSON): keep the status, not the text.
@@ -190,4 +204,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     return c.json(errorBody('E_INTERNAL', 'Internal error.'), 500);
   });
   return app;
+}
+
+/** The `code` of an error (SigilError, SQLite, PKCS#11), if it has a string one. */
+function codeOf(e: unknown): string | undefined {
+  if (SigilError.is(e)) return e.code;
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -2,6 +2,7 @@
 // from the complete-subtree hashes the store keeps (tree math: @sigil/sdk/transparency), and checkpoints signed by the
 // log key through a KeyBackend (a PKCS#11 token, or a software key as the embedded default).
 import type { KeyBackend, KeyRef } from '@sigil/sdk/backend';
+import { SigilError } from '@sigil/sdk/errors';
 import {
   HASH_SIZE,
   consistencyPlan,
@@ -42,6 +43,27 @@ export interface TransparencyLogOptions {
    * memory reads, at 64 bytes per leaf. `false` reads the nodes from the store for every proof.
    */
   readonly nodesInMemory?: boolean | undefined;
+  /**
+   * Called with each new checkpoint after it is signed and before it is stored or served; if it
+   * rejects, the checkpoint is neither. The server records there the last size it signed, beside
+   * the key (log/signed-checkpoint-file.ts), so that a lost database cannot fork the log.
+   */
+  readonly onSigned?: ((checkpoint: { readonly size: number; readonly note: string }) => Promise<void>) | undefined;
+  /** Called once per failed attempt to sign (the log key's token gone): for the operator's log. */
+  readonly onSignFailure?: ((error: unknown) => void) | undefined;
+}
+
+/**
+ * After a failed signature, `checkpoint()` answers the same failure for this long without asking
+ * the key backend again, so that lookups during a token outage do not each wait on the token.
+ */
+const SIGN_RETRY_PAUSE_MS = 1000;
+
+/** Any failure of the log key becomes this: the server cannot sign now, and says so (a 503). */
+function logKeyUnavailable(cause: unknown): SigilError {
+  if (SigilError.is(cause, 'E_HSM_UNAVAILABLE')) return cause;
+  const detail = SigilError.is(cause) ? cause.code : undefined;
+  return new SigilError('E_HSM_UNAVAILABLE', 'The log key cannot sign now; try again later.', detail === undefined ? { cause } : { cause, detail });
 }
 
 function checkSize(name: string, value: number, max: number): void {
@@ -69,6 +91,10 @@ export class TransparencyLog {
   readonly #now: () => number;
   readonly #minInterval: number;
   #signing: Promise<CheckpointRecord> | undefined;
+  /** The last signing failure and when (see SIGN_RETRY_PAUSE_MS). */
+  #signFailure: { readonly error: SigilError; readonly at: number } | undefined;
+  readonly #onSigned: TransparencyLogOptions['onSigned'];
+  readonly #onSignFailure: TransparencyLogOptions['onSignFailure'];
   readonly #mirror: TreeMirror | undefined;
 
   constructor(store: Store, options: TransparencyLogOptions) {
@@ -78,6 +104,36 @@ export class TransparencyLog {
     this.#signer = options.signer;
     this.#now = options.now ?? Date.now;
     this.#minInterval = options.minCheckpointIntervalMs ?? 0;
+    this.#onSigned = options.onSigned;
+    this.#onSignFailure = options.onSignFailure;
+  }
+
+  /**
+   * Checks, without signing, that the log key is there to sign: a write calls this first, so
+   * that a statement is not committed while no checkpoint could cover it (issue 13, item 2). A
+   * token that goes between this check and the signature still leaves the statement committed
+   * and unserved until the key is back (docs/DIRECTORY.md, "Failure modes").
+   *
+   * @throws SigilError `E_HSM_UNAVAILABLE` if the key backend fails or no longer holds the key
+   *   (whatever it reported, kept as `cause`).
+   */
+  async checkSigner(): Promise<void> {
+    const failure = this.#signFailure;
+    if (failure !== undefined && Date.now() - failure.at < SIGN_RETRY_PAUSE_MS) throw failure.error;
+    try {
+      // describeKey, not getKey: it reads the key's attributes from the token (PKCS#11
+      // C_GetAttributeValue), where getKey may answer from the backend's cache of key handles.
+      await this.#signer.backend.describeKey(this.#signer.key);
+    } catch (e) {
+      throw this.#failed(e);
+    }
+  }
+
+  #failed(e: unknown): SigilError {
+    const error = logKeyUnavailable(e);
+    this.#signFailure = { error, at: Date.now() };
+    this.#onSignFailure?.(e);
+    return error;
   }
 
   /** The verifier key clients pin (`name+id+key`, c2sp.org/signed-note). */
@@ -183,7 +239,8 @@ export class TransparencyLog {
    * (c2sp.org/tlog-checkpoint, "Signatures"), so a damaged store stops the log instead of
    * forking it.
    *
-   * @throws SigilError from the key backend (`E_HSM*`, `E_KEY_NOT_FOUND`).
+   * @throws SigilError `E_HSM_UNAVAILABLE` if the log key cannot sign (whatever the backend
+   *   reported, kept as `cause`); for a second after a failure without asking the backend again.
    * @throws Error if the stored tree does not extend the latest checkpoint (a damaged store).
    */
   checkpoint(): Promise<CheckpointRecord> {
@@ -205,7 +262,16 @@ export class TransparencyLog {
       }
     }
     const rootHash = await this.rootHash(size);
-    const note = await signCheckpoint({ origin: this.origin, size, rootHash }, this.#signer.backend, this.#signer.key);
+    const failure = this.#signFailure;
+    if (failure !== undefined && Date.now() - failure.at < SIGN_RETRY_PAUSE_MS) throw failure.error;
+    let note: string;
+    try {
+      note = await signCheckpoint({ origin: this.origin, size, rootHash }, this.#signer.backend, this.#signer.key);
+    } catch (e) {
+      throw this.#failed(e);
+    }
+    this.#signFailure = undefined;
+    await this.#onSigned?.({ size, note });
     return this.#store.putCheckpoint({ size, note, createdAt: this.#now() });
   }
 

@@ -96,6 +96,10 @@ export function checkedStore(store: Store): Store {
         () => {
           checkStatement(s, store.limits.maxStatementBytes);
           if (s.previousLeafIndex !== null) checkInteger('previousLeafIndex', s.previousLeafIndex);
+          if (s.newAccount !== undefined) {
+            if (s.previousLeafIndex !== null) throw new TypeError('"newAccount" expected only with previousLeafIndex null');
+            if (s.newAccount.kind !== 'user' && s.newAccount.kind !== 'service') throw new TypeError(`"newAccount.kind" expected 'user' or 'service'`);
+          }
           let i = 0;
           for (const b of s.blobs ?? []) {
             checkString(`blobs[${i++}].name`, b.name, ID_MAX);

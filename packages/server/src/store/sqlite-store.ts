@@ -134,23 +134,28 @@ export class SqliteStore implements Store {
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_STORE_LIMITS, ...options.limits });
-    const db = new Database(file);
+    const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     this.#db = db;
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma(options.unsafeSkipFsync === true ? 'synchronous = OFF' : 'synchronous = FULL');
-      db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
-      // 64 MiB of page cache (the default is 2 MiB): keeps the upper levels of the node index hot,
-      // so proofs on a large log stay a few cached B-tree lookups.
-      db.pragma('cache_size = -65536');
-      // Reads through a memory map of the file (up to SQLite's build limit) instead of a read()
-      // per page: lookups touch a few random pages each, and a million accounts make a file of
-      // over a gigabyte (measured: lookups at a million accounts 1.15x faster). The known cost:
-      // an I/O error on a mapped page ends the process instead of failing the call
-      // (sqlite.org/mmap.html); the log's append-only data then survives in the file and the WAL.
-      db.pragma('mmap_size = 17179869184');
-      migrate(db);
+      // Two processes starting at once on a fresh file: switching to WAL and the first migration
+      // each need a lock the other may hold, and SQLite answers some of these waits SQLITE_BUSY at
+      // once instead of calling the busy handler (a lock upgrade it treats as a deadlock). The
+      // steps are idempotent, so opening retries them until the lock is free (issue 13, item 7).
+      retryWhileBusy(() => {
+        db.pragma('journal_mode = WAL');
+        db.pragma(options.unsafeSkipFsync === true ? 'synchronous = OFF' : 'synchronous = FULL');
+        db.pragma('foreign_keys = ON');
+        // 64 MiB of page cache (the default is 2 MiB): keeps the upper levels of the node index hot,
+        // so proofs on a large log stay a few cached B-tree lookups.
+        db.pragma('cache_size = -65536');
+        // Reads through a memory map of the file (up to SQLite's build limit) instead of a read()
+        // per page: lookups touch a few random pages each, and a million accounts make a file of
+        // over a gigabyte (measured: lookups at a million accounts 1.15x faster). The known cost:
+        // an I/O error on a mapped page ends the process instead of failing the call
+        // (sqlite.org/mmap.html); the log's append-only data then survives in the file and the WAL.
+        db.pragma('mmap_size = 17179869184');
+        migrate(db);
+      });
     } catch (e) {
       db.close();
       throw e;
@@ -185,6 +190,10 @@ export class SqliteStore implements Store {
       ),
       getBlob: q('SELECT * FROM blobs WHERE owner_id = ? AND name = ?'),
       deleteBlob: q('DELETE FROM blobs WHERE owner_id = ? AND name = ?'),
+      // RETURNING statements are read with .all(), never .get(): .get() stops at the first row
+      // and resets the statement, and the reset's error (SQLITE_FULL when the autocommit fails)
+      // is dropped, so a write that was rolled back returned its row as if stored (issue 13;
+      // test/sqlite-returning.test.ts). .all() steps to the end, where the commit error surfaces.
       postMessage: q('INSERT INTO mailbox (sender_id, recipient_id, bytes, created_at) VALUES (?, ?, ?, ?) RETURNING *'),
       listMessages: q('SELECT * FROM mailbox WHERE recipient_id = ? AND id > ? ORDER BY id LIMIT ?'),
       // length() of a BLOB column reads the size from the record header, not the blob itself.
@@ -234,7 +243,9 @@ export class SqliteStore implements Store {
     // The head is read under the write lock (IMMEDIATE), so no other connection can append to the
     // account between this check and the insert.
     const appendNext = db.transaction((s: NextStatement, bytes: Uint8Array): number | undefined => {
-      if (Q.getAccount!.get(s.accountId) === undefined) unknownAccount(s.accountId);
+      if (s.newAccount !== undefined) {
+        if (Q.insertAccount!.run(s.accountId, s.newAccount.kind, s.now).changes !== 1) return undefined;
+      } else if (Q.getAccount!.get(s.accountId) === undefined) unknownAccount(s.accountId);
       const last = (Q.lastLeafOf!.get(s.accountId) as { last: number | null }).last;
       if (last !== s.previousLeafIndex) return undefined;
       for (const b of s.blobs ?? []) Q.putBlob!.run(s.accountId, b.name, buf(b.bytes), s.now);
@@ -317,9 +328,11 @@ export class SqliteStore implements Store {
 
   async appendNextStatement(statement: NextStatement): Promise<StatementRecord | undefined> {
     const { accountId, kind, bytes, now, previousLeafIndex } = statement;
+    const { newAccount } = statement;
     const blobs = (statement.blobs ?? []).map((b) => ({ name: b.name, bytes: new Uint8Array(b.bytes) }));
     const copy = new Uint8Array(bytes);
-    const leafIndex = this.#appendNext({ accountId, kind, bytes: copy, now, previousLeafIndex, blobs }, copy);
+    const next = { accountId, kind, bytes: copy, now, previousLeafIndex, blobs, newAccount: newAccount && { kind: newAccount.kind } };
+    const leafIndex = this.#appendNext(next, copy);
     return leafIndex === undefined ? undefined : { leafIndex, accountId, kind, bytes: new Uint8Array(copy), createdAt: now };
   }
 
@@ -413,7 +426,7 @@ export class SqliteStore implements Store {
       return r && messageOf(r);
     }
     const r = this.#foreignKey(
-      () => this.#q.postMessage!.get(message.senderId, message.recipientId, buf(message.bytes), message.createdAt) as Row,
+      () => (this.#q.postMessage!.all(message.senderId, message.recipientId, buf(message.bytes), message.createdAt) as Row[])[0] as Row,
       `${message.senderId} -> ${message.recipientId}`,
     );
     return messageOf(r);
@@ -456,7 +469,7 @@ export class SqliteStore implements Store {
   }
 
   async takeChallenge(challenge: string, now: number): Promise<ChallengeRecord | undefined> {
-    const r = this.#q.takeChallenge!.get(challenge) as Row | undefined;
+    const r = (this.#q.takeChallenge!.all(challenge) as Row[])[0]; // .all(): see postMessage
     if (r === undefined || (r.expires_at as number) <= now) return undefined;
     const record: ChallengeRecord = { challenge, purpose: r.purpose as string, expiresAt: r.expires_at as number };
     return r.account_id === null ? record : { ...record, accountId: r.account_id as string };
@@ -496,6 +509,30 @@ export class SqliteStore implements Store {
     } catch (e) {
       if ((e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') unknownAccount(who);
       throw e;
+    }
+  }
+}
+
+/** How long a write waits for another connection's lock (SQLite's busy handler). */
+const BUSY_TIMEOUT_MS = 5000;
+/** How long opening waits out locks the busy handler does not (a simultaneous start). */
+const OPEN_LOCK_WAIT_MS = 30_000;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED');
+}
+
+/** Runs `step` (idempotent) again while it fails on a lock, for up to OPEN_LOCK_WAIT_MS. */
+function retryWhileBusy(step: () => void): void {
+  const deadline = Date.now() + OPEN_LOCK_WAIT_MS;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      return step();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() + pause > deadline) throw e;
+      Atomics.wait(sleepCell, 0, 0, pause); // opening is synchronous: a blocking pause
     }
   }
 }

@@ -5,7 +5,8 @@
  *
  * Contract:
  * - All methods are async and safe to call concurrently; each is atomic (it happens entirely or
- *   not at all, also across a crash or kill of the process).
+ *   not at all, also across a crash or kill of the process). A write that did not commit (a full
+ *   disk, an I/O error) rejects with the driver's error: it never resolves as if it had.
  * - `appendStatement` writes the statement, its log leaf and every Merkle node the leaf completes
  *   in ONE transaction, and assigns leaf indices 0, 1, 2, ... without gaps or reuse, also with
  *   several processes appending to the same database. The leaf data is the statement bytes:
@@ -68,6 +69,13 @@ export interface NextStatement extends NewStatement {
   readonly previousLeafIndex: number | null;
   /** Blobs the statement commits to (owner: the account), written only if the statement is. */
   readonly blobs?: readonly NewBlob[] | undefined;
+  /**
+   * Creates the account in the append transaction (a genesis of a new account): the account and
+   * its first statement are written together or not at all, so a refused or failed write leaves
+   * no account without statements. If the id exists already, that is a conflict (`undefined`),
+   * nothing written. Only with `previousLeafIndex: null`.
+   */
+  readonly newAccount?: { readonly kind: AccountKind } | undefined;
 }
 
 export interface StatementRecord {
@@ -220,8 +228,10 @@ export interface Store {
   /**
    * Compare-and-append for the account's next statement: in the append transaction, checks that
    * the account's latest statement is leaf `previousLeafIndex` (none, for `null`), then writes the
-   * blobs, the statement, its leaf and nodes. `undefined` if another statement got there first:
-   * a conflict, nothing written. @throws SigilError `E_UNKNOWN_ACCOUNT`, `E_LIMIT`.
+   * blobs, the statement, its leaf and nodes. `undefined` if another statement got there first
+   * (or, with `newAccount`, the id exists): a conflict, nothing written.
+   * @throws SigilError `E_UNKNOWN_ACCOUNT`, `E_LIMIT`; TypeError for `newAccount` with a
+   *   `previousLeafIndex`.
    */
   appendNextStatement(statement: NextStatement): Promise<StatementRecord | undefined>;
   getStatement(leafIndex: number): Promise<StatementRecord | undefined>;

@@ -2,7 +2,7 @@
 import { createRoute, type z } from '@hono/zod-openapi';
 import { ApiError } from '../../http/errors.js';
 import { apiJson, jsonText, type HttpApp } from '../../http/app.js';
-import { latestCheckpoint } from '../account-view.js';
+import { servedCheckpoint } from '../account-view.js';
 import { toB64u } from '../b64.js';
 import type { DirectoryContext } from '../context.js';
 import {
@@ -21,7 +21,7 @@ export function logRoutes(app: HttpApp, ctx: DirectoryContext): void {
 
   app.openapi(
     createRoute({ method: 'get', path: '/v1/log/checkpoint', tags: ['log'], responses: { 200: jsonContent(CheckpointResponse, 'The latest signed checkpoint') } }),
-    async (c) => c.json({ note: (await latestCheckpoint(ctx)).note }, 200),
+    async (c) => c.json({ note: (await servedCheckpoint(ctx)).note }, 200),
   );
 
   app.openapi(

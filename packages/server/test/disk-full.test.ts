@@ -6,14 +6,15 @@
 import path from 'node:path';
 import { WebCryptoKeyBackend } from '@sigil/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { b64u, createServiceAccount, lookupVerified, makeDirectory, postStatement, serviceSession, signServiceGenesis, type Directory } from './directory-fixture.js';
+import { b64u, createServiceAccount, envelopeLike, lookupVerified, makeDirectory, postStatement, serviceSession, signServiceGenesis, type Directory } from './directory-fixture.js';
 import { mountSmallDisk, type SmallDisk } from './support/tmpfs.js';
 
 let disk: SmallDisk;
 let dir: Directory;
 beforeAll(async () => {
   disk = mountSmallDisk(8 * 1024 * 1024);
-  dir = await makeDirectory({ file: path.join(disk.dir, 'sigil.db') });
+  // The sender budget (issue 12) would refuse this test's 68 posts long before the disk does.
+  dir = await makeDirectory({ file: path.join(disk.dir, 'sigil.db'), config: { mailboxSendLimit: { messages: 100_000, bytes: 1 << 30, windowMs: 60_000 } } });
 });
 afterAll(async () => {
   await dir.close();
@@ -27,7 +28,7 @@ describe('a full disk', () => {
     const alice = await createServiceAccount(dir, 'alice');
     await createServiceAccount(dir, 'bob');
     const token = await serviceSession(dir, 'alice', alice.backend, alice.root);
-    const envelopeB64 = b64u(new Uint8Array(16_000).fill(7));
+    const envelopeB64 = b64u(envelopeLike(16_000)); // posts must parse as an envelope header (issue 12)
     const post = () => dir.call('POST', '/v1/mailbox/bob', { body: { envelopeB64 }, token });
     const acked = new Set<number>();
     const ack = (res: { status: number; body: any }) => {

@@ -231,7 +231,7 @@ export class Sigil {
           detail: 'rotation-needed',
         });
       }
-      to.push({ publicKey: key.publicKey, epoch: key.epoch });
+      to.push({ publicKey: key.publicKey, epoch: key.epoch, accountId: id });
     }
     return to;
   }
@@ -265,7 +265,7 @@ export class Sigil {
   async decrypt(envelope: Uint8Array, options: { readonly from?: string | undefined } = {}): Promise<SigilDecryptResult> {
     if (!(envelope instanceof Uint8Array)) throw new TypeError('"envelope" expected Uint8Array');
     const bytes = new Uint8Array(envelope);
-    const result = await decryptEnvelope(bytes, { keys: this.#device.userKeys.keyring() });
+    const result = await decryptEnvelope(bytes, { keys: this.#device.userKeys.keyring(), recipientAccountId: this.account });
     try {
       return { plaintext: result.plaintext, sender: await this.#verifySender(result.sender, options.from) };
     } catch (e) {
@@ -292,7 +292,7 @@ export class Sigil {
     readonly writable: WritableStream<Uint8Array>;
     readonly sender: Promise<SigilDecryptResult['sender']>;
   } {
-    const inner = decryptEnvelopeStream({ keys: this.#device.userKeys.keyring() });
+    const inner = decryptEnvelopeStream({ keys: this.#device.userKeys.keyring(), recipientAccountId: this.account });
     const sender = inner.parties.then((p) => this.#verifySender(p.sender, options.from));
     sender.catch(() => undefined); // also reported through the stream
     const gate = new TransformStream<Uint8Array, Uint8Array>({

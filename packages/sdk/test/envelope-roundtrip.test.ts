@@ -49,7 +49,10 @@ describe('envelope round trips', () => {
       // The stream encryptor's envelope opens one-shot, and has the same length.
       const e = await runStream(encryptStream({ to: [{ publicKey: alice.publicKey, epoch: 7 }], from: from(), chunkSize: CS }), plaintext, [3, CS, 999]);
       expect(e.error).toBeUndefined();
-      expect(e.output.length).toBe(envelope.length);
+      // The stream names a message key (65 bytes) and signs the header with the sender's key (64):
+      // it cannot know it will stay one segment. encrypt() knew, and let the sender sign the one
+      // segment itself (FORMAT.md §4.1).
+      expect(e.output.length).toBe(envelope.length + 65 + 64);
       expect((await decrypt(e.output, { keys: aliceKeys })).plaintext).toEqual(plaintext);
     });
   }
@@ -104,15 +107,15 @@ describe('envelope round trips', () => {
 
   it('duplicate recipients count once; a key repeated with two epochs is a caller error', async () => {
     const envelope = await encrypt(new Uint8Array(1), { to: [{ publicKey: alice.publicKey }, { publicKey: alice.publicKey }], from: from() });
-    // 80-byte preamble (no account), one 133-byte stanza, 64-byte signature, 56-byte payload header, 17-byte chunk.
-    expect(envelope.length).toBe(80 + 133 + 64 + 56 + 17);
+    // 111-byte preamble (no account), one 135-byte stanza (no account), 56-byte payload header, 17-byte chunk, 64-byte signature.
+    expect(envelope.length).toBe(111 + 135 + 56 + 17 + 64);
     await expect(encrypt(new Uint8Array(1), { to: [{ publicKey: alice.publicKey }, { publicKey: alice.publicKey, epoch: 1 }], from: from() })).rejects.toThrow(TypeError);
   });
 
   it('carries the sender account id under the signature, or none', async () => {
     const withAccount = await encrypt(pattern(10), { to: [{ publicKey: alice.publicKey }], from: { ...from(), accountId: 'service-a.example' } });
     expect((await decrypt(withAccount, { keys: aliceKeys })).sender.accountId).toBe('service-a.example');
-    expect(withAccount.length).toBe(80 + 'service-a.example'.length + 133 + 64 + 56 + 26);
+    expect(withAccount.length).toBe(111 + 'service-a.example'.length + 135 + 56 + 26 + 64);
     const without = await encrypt(pattern(10), { to: [{ publicKey: alice.publicKey }], from: from() });
     expect((await decrypt(without, { keys: aliceKeys })).sender.accountId).toBeUndefined();
     for (const bad of ['', 'x'.repeat(129), 'has space', 'caf\u00e9']) {

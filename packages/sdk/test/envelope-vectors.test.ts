@@ -1,4 +1,4 @@
-// The project's own format-v1 vectors (packages/sdk/test/vectors/envelope-v1.json): the file is
+// The project's own format-v2 vectors (packages/sdk/test/vectors/envelope-v2.json): the file is
 // exactly what the checked-in generator produces, and every case decrypts (one-shot and
 // streamed) to its expected outcome with the keys imported non-extractable into WebCrypto.
 import { readFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   }
 });
 
-describe('envelope-v1.json', () => {
+describe('envelope-v2.json', () => {
   it('is exactly what scripts/gen-envelope-vectors.ts generates', async () => {
     expect(serialize(await generateEnvelopeVectors())).toBe(readFileSync(VECTORS_PATH, 'utf8'));
   });
@@ -48,7 +48,11 @@ describe('envelope-v1.json', () => {
   const cases: readonly VectorCase[] = file.tests;
   it.each(cases.map((t) => [`${t.tcId}: ${t.comment}`, t] as const))('%s', async (_, t) => {
     const keys: KeyBackend[] = t.keys.map((k) => backends.get(k)!);
-    const options = t.expectedSender === undefined ? { keys } : { keys, expectedSender: fromHex(file.keys[t.expectedSender].publicKey) };
+    const options = {
+      keys,
+      ...(t.expectedSender === undefined ? {} : { expectedSender: fromHex(file.keys[t.expectedSender].publicKey) }),
+      ...(t.recipientAccount === undefined ? {} : { recipientAccountId: t.recipientAccount }),
+    };
     const envelope = fromHex(t.envelope);
     const streamed = await runStream(decryptStream(options), envelope, [100, 1, 4000]);
     if (t.result === 'valid') {
@@ -57,6 +61,7 @@ describe('envelope-v1.json', () => {
       expect(r.sender.keyId).toBe(t.sender);
       expect(r.sender.accountId).toBe(t.senderAccount);
       expect(r.recipient).toEqual(t.recipient);
+      expect(r.message).toEqual(t.message);
       expect(streamed.error).toBeUndefined();
       expect(toHex(streamed.output)).toBe(t.plaintext);
     } else {

@@ -1,22 +1,105 @@
-// How the three layers of an envelope are bound together (docs/FORMAT.md §5): the sender's
-// signature covers the header, each HPKE stanza is bound to the header's preamble and to its
-// own key id and epoch, and the payload's Cobblestone context is a hash of header and
-// signature, so no part can be moved to another envelope.
+// How the parts of an envelope are bound together (docs/FORMAT.md §5): the sender's signature
+// covers the header (directly, or as part of the one segment signature), every segment
+// signature covers a SHA-256 digest of that segment's ciphertext, each HPKE stanza is bound to
+// the preamble and to its recipient's account, key id and epoch, and the payload's Cobblestone
+// context is a hash of the header, so no part can be moved to another envelope.
 import { platform } from '#platform';
 import { SigilError } from '../errors.js';
 import { concatBytes, toHex } from '../internal/bytes.js';
 import { checkP256PublicKey } from '../internal/p256.js';
 import { hkdfExtract } from '../internal/platform/hkdf.js';
-import { KEY_ID_LENGTH, LABEL_CONTENT_KEY, LABEL_HEADER_SIGNATURE, LABEL_PAYLOAD, SIGNATURE_LENGTH } from './format.js';
+import {
+  DIGEST_LENGTH,
+  KEY_ID_LENGTH,
+  LABEL_CONTENT_KEY,
+  LABEL_HEADER_SIGNATURE,
+  LABEL_PAYLOAD,
+  LABEL_SEGMENT_SIGNATURE,
+  RECIPIENT_ACCOUNT,
+  RECIPIENT_NONE,
+  SIGNATURE_LENGTH,
+} from './format.js';
+import { CHUNK_HEADER_LENGTH, CHUNK_TAG_LENGTH } from '../internal/chunked-aead.js';
 
-/** FORMAT.md §5.1: the message the sender signs: label || header. */
-export function signatureInput(header: Uint8Array): Uint8Array {
+/** FORMAT.md §5.1: the message the sender signs in signing mode 0x02: label || header. */
+export function headerSignatureInput(header: Uint8Array): Uint8Array {
   return concatBytes(LABEL_HEADER_SIGNATURE, header);
 }
 
-/** FORMAT.md §5.2: HPKE info of every stanza: label || preamble. */
-export function stanzaInfo(preamble: Uint8Array): Uint8Array {
-  return concatBytes(LABEL_CONTENT_KEY, preamble);
+/**
+ * FORMAT.md §5.4: the message a segment signature signs: label || SHA-256(header) ||
+ * payload header (salt || commitment) || u32 index || u8 final || segment digest.
+ */
+export function segmentSignatureInput(
+  headerDigest: Uint8Array,
+  payloadHeader: Uint8Array,
+  index: number,
+  isFinal: boolean,
+  segmentDigest: Uint8Array,
+): Uint8Array {
+  const l = LABEL_SEGMENT_SIGNATURE.length;
+  const out = new Uint8Array(l + DIGEST_LENGTH + CHUNK_HEADER_LENGTH + 5 + DIGEST_LENGTH);
+  out.set(LABEL_SEGMENT_SIGNATURE, 0);
+  out.set(headerDigest, l);
+  out.set(payloadHeader, l + DIGEST_LENGTH);
+  const o = l + DIGEST_LENGTH + CHUNK_HEADER_LENGTH;
+  new DataView(out.buffer).setUint32(o, index);
+  out[o + 4] = isFinal ? 1 : 0;
+  out.set(segmentDigest, o + 5);
+  return out;
+}
+
+/**
+ * FORMAT.md §5.4: the digest of one segment, SHA-256(SHA-256(ct_0) || tag_0 || ... ||
+ * SHA-256(ct_k) || tag_k) over its chunks `ct_j || tag_j`. Hashing each chunk's ciphertext
+ * apart lets both sides hash the pieces they already hold (a sealed chunk comes out as
+ * ciphertext and tag) with the platform's one-shot digest, which WebCrypto offers and an
+ * incremental hash it does not; it is collision-resistant if SHA-256 is (fixed-length entries).
+ */
+export class SegmentDigest {
+  #entries: Uint8Array;
+  #count = 0;
+
+  constructor(segmentChunks: number) {
+    this.#entries = new Uint8Array(segmentChunks * (DIGEST_LENGTH + CHUNK_TAG_LENGTH));
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Adds the next chunk, as its ciphertext without the tag and its 16-byte tag. */
+  async add(ciphertext: Uint8Array, tag: Uint8Array): Promise<void> {
+    const o = this.#count * (DIGEST_LENGTH + CHUNK_TAG_LENGTH);
+    if (o >= this.#entries.length) throw new RangeError('more chunks than a segment holds');
+    this.#entries.set(await platform.digest('SHA-256', ciphertext), o);
+    this.#entries.set(tag, o + DIGEST_LENGTH);
+    this.#count++;
+  }
+
+  /** The segment's digest; starts the next segment. */
+  async finish(): Promise<Uint8Array> {
+    const digest = await platform.digest('SHA-256', this.#entries.subarray(0, this.#count * (DIGEST_LENGTH + CHUNK_TAG_LENGTH)));
+    this.#count = 0;
+    return digest;
+  }
+}
+
+/** SHA-256 on the platform seam. */
+export function sha256(data: Uint8Array): Promise<Uint8Array> {
+  return platform.digest('SHA-256', data);
+}
+
+const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+/**
+ * FORMAT.md §5.2: HPKE info of a stanza: label || preamble || kind || id length || recipient
+ * id. The recipient's account is in the info, so a stanza sealed for one account does not open
+ * as a stanza for another, even re-signed by the sender.
+ */
+export function stanzaInfo(preamble: Uint8Array, accountId: string | undefined): Uint8Array {
+  const id = accountId === undefined ? new Uint8Array(0) : ascii(accountId);
+  return concatBytes(LABEL_CONTENT_KEY, preamble, Uint8Array.of(accountId === undefined ? RECIPIENT_NONE : RECIPIENT_ACCOUNT, id.length), id);
 }
 
 /** FORMAT.md §5.2: HPKE aad of one stanza: key id || epoch (u32, big-endian). */
@@ -41,9 +124,9 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
 
 /**
  * FORMAT.md §1: keyId(pk) = first 16 bytes of SHA-256(pk), as `keyIdOf`, of a key the caller
- * has ALREADY validated with checkP256PublicKey (§3.1 step 5): encryption validates each
- * recipient key exactly once, just before this, and then seals to it without validating it
- * again (sealBaseChecked); decryption validated the sender key when it read the preamble.
+ * has ALREADY validated with checkP256PublicKey (§3.1): encryption validates each recipient key
+ * exactly once, just before this, and then seals to it without validating it again
+ * (sealBaseChecked); decryption validated the sender key when it read the preamble.
  */
 export async function checkedKeyIdBytes(publicKey: Uint8Array): Promise<Uint8Array> {
   const hex = toHex(publicKey);
@@ -53,12 +136,11 @@ export async function checkedKeyIdBytes(publicKey: Uint8Array): Promise<Uint8Arr
 }
 
 /**
- * FORMAT.md §5.3: Cobblestone context = HKDF-Extract-SHA256(salt = label, IKM = header ||
- * signature) (RFC 5869 §2.2), i.e. HMAC-SHA256 keyed with the label. On the platform seam it
- * is synchronous node:crypto in Node, where a WebCrypto digest would cost 20 µs per envelope.
+ * FORMAT.md §5.3: Cobblestone context = HKDF-Extract-SHA256(salt = label, IKM = header)
+ * (RFC 5869 §2.2), i.e. HMAC-SHA256 keyed with the label.
  */
-export async function payloadContext(header: Uint8Array, signature: Uint8Array): Promise<Uint8Array> {
-  return hkdfExtract(platform, 'SHA-256', LABEL_PAYLOAD, concatBytes(header, signature));
+export async function payloadContext(header: Uint8Array): Promise<Uint8Array> {
+  return hkdfExtract(platform, 'SHA-256', LABEL_PAYLOAD, header);
 }
 
 // Sender public keys already validated, by hex: a sender signs envelope after envelope with
@@ -76,29 +158,51 @@ export function checkSenderPublicKey(publicKey: Uint8Array): void {
   remember(validSenderKeys, hex, true);
 }
 
+// P-256 group order n and n/2 (SEC 2 §2.4.2), for the low-S rule of FORMAT.md §3.3.
+const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const HALF_N = N >> 1n;
+
+function scalarAt(bytes: Uint8Array, o: number): bigint {
+  let x = 0n;
+  for (let i = o; i < o + 32; i++) x = (x << 8n) | BigInt(bytes[i] as number);
+  return x;
+}
+
 /**
- * Verifies the sender's ECDSA P-256/SHA-256 signature (IEEE P1363) over the header
- * (FORMAT.md §5.1). The public key was validated when the preamble was read. On the platform
- * seam: synchronous node:crypto in Node (~45 µs, where a WebCrypto verify costs ~80 µs here),
- * WebCrypto in browsers; both keep the imported key of recent senders.
- *
- * @throws SigilError E_BAD_SIGNATURE if it does not verify.
+ * FORMAT.md §3.3: the low-S form of a P1363 signature: (r, n - s) when s > n/2. Both verify
+ * (ECDSA is malleable), so encoders write the low one and decoders refuse the other: every
+ * envelope then has one encoding. WebCrypto and PKCS#11 tokens return either.
  */
-export async function verifyHeaderSignature(
-  senderPublicKey: Uint8Array,
-  header: Uint8Array,
-  signature: Uint8Array,
-): Promise<void> {
+export function toLowS(signature: Uint8Array): Uint8Array {
+  const s = scalarAt(signature, 32);
+  if (s <= HALF_N) return signature;
+  const out = signature.slice();
+  let low = N - s;
+  for (let i = 63; i >= 32; i--) {
+    out[i] = Number(low & 0xffn);
+    low >>= 8n;
+  }
+  return out;
+}
+
+/**
+ * Verifies an ECDSA P-256/SHA-256 signature (IEEE P1363, low-S) over `message` (FORMAT.md
+ * §3.3), with a public key validated when the header was read. On the platform seam:
+ * synchronous node:crypto in Node, WebCrypto in browsers.
+ *
+ * @throws SigilError E_BAD_SIGNATURE (with `what` in the message) if it does not verify.
+ */
+export async function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, what: string): Promise<void> {
   let ok = false;
-  if (signature.length === SIGNATURE_LENGTH) {
+  if (signature.length === SIGNATURE_LENGTH && scalarAt(signature, 32) <= HALF_N) {
     try {
-      ok = await platform.verifyEcdsaP256(senderPublicKey, signatureInput(header), signature);
+      ok = await platform.verifyEcdsaP256(publicKey, message, signature);
     } catch {
       ok = false; // a signature the platform cannot even parse does not verify either
     }
   }
   if (!ok) {
-    throw new SigilError('E_BAD_SIGNATURE', "The envelope's sender signature does not verify: the header was altered or not signed by the key it names.");
+    throw new SigilError('E_BAD_SIGNATURE', `The envelope's ${what} signature does not verify: the envelope was altered or not signed by the key it names.`);
   }
 }
 

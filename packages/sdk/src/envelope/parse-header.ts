@@ -2,7 +2,7 @@
 // envelope (the directory's mailbox) without holding any key: FORMAT.md §3.1-3.2 and the limits
 // of §6, checked exactly as `decrypt` checks them, and nothing decrypted or verified.
 import { SigilError } from '../errors.js';
-import { decodeHeader, readPreamble, type EnvelopeHeader } from './header.js';
+import { decodeHeader, readFixedPreamble, type EnvelopeHeader } from './header.js';
 
 export type { EnvelopeHeader };
 
@@ -21,7 +21,7 @@ export type { EnvelopeHeader };
  */
 export function parseEnvelopeHeader(envelope: Uint8Array): EnvelopeHeader {
   if (!(envelope instanceof Uint8Array)) throw new TypeError(`"envelope" expected Uint8Array, got ${typeof envelope}`);
-  const preamble = readPreamble(envelope);
+  const preamble = readFixedPreamble(envelope);
   if (preamble === undefined || envelope.length < preamble.headerLength) {
     throw new SigilError('E_TRUNCATED', 'The envelope ends inside its header: it was truncated.');
   }

@@ -1,102 +1,34 @@
 // Streaming encryption and decryption as Web Streams TransformStreams (browsers and Node).
-// Memory stays bounded by one chunk (plus the header): input is re-cut into chunkSize
-// pieces, never concatenated; the decryptor releases a chunk only after it authenticated
-// (docs/FORMAT.md §7).
-import { CHUNK_HEADER_LENGTH, CHUNK_TAG_LENGTH, type ChunkOpener, type ChunkSealer } from '../internal/chunked-aead.js';
-import { checkChunkIndex, checkEncryptOptions, prepareEnvelope, type EncryptOptions } from './encrypt.js';
+// Memory stays bounded by one segment (plus the header): input is re-cut into chunks, never
+// concatenated; the decryptor releases a segment's plaintext only after the segment's
+// signature verified (docs/FORMAT.md §7).
+import { CHUNK_HEADER_LENGTH } from '../internal/chunked-aead.js';
+import { concatBytes } from '../internal/bytes.js';
+import { SigilError } from '../errors.js';
+import { checkEncryptOptions, prepareEnvelope, type EncryptOptions, type SegmentWriter } from './encrypt.js';
 import {
-  checkChunkCount,
   checkDecryptOptions,
-  openHeader,
-  payloadFailure,
+  checkExpectedSender,
+  decryptWhole,
+  maxWholePayloadLength,
+  openStanza,
   truncated,
+  verifyHeaderSignature,
   type DecryptOptions,
   type EnvelopeParties,
 } from './decrypt.js';
-import { MAX_PREAMBLE_LENGTH, SIGNATURE_LENGTH } from './format.js';
-import { readPreamble } from './header.js';
+import { sha256 } from './binding.js';
+import { SIGNATURE_LENGTH, SIGNING_MESSAGE_KEY } from './format.js';
+import { decodeHeader, type EnvelopeHeader } from './header.js';
+import { HeadReader } from './head-reader.js';
+import { PayloadReader } from './payload-reader.js';
 
 /**
- * A FIFO of byte segments. `take` returns a view into a segment when the bytes lie in one and
- * copies only across segment boundaries; `own` copies what must wait for the next write.
- */
-class ByteQueue {
-  #parts: Uint8Array[] = [];
-  #head = 0;
-  length = 0;
-
-  push(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.#parts.push(bytes);
-    this.length += bytes.length;
-  }
-
-  /** A copy of the first `n` bytes (or fewer if the queue is shorter), without removing them. */
-  peek(n: number): Uint8Array {
-    const out = new Uint8Array(Math.min(n, this.length));
-    let o = 0;
-    let head = this.#head;
-    for (const part of this.#parts) {
-      if (o === out.length) break;
-      const piece = part.subarray(head, head + out.length - o);
-      out.set(piece, o);
-      o += piece.length;
-      head = 0;
-    }
-    return out;
-  }
-
-  /**
-   * Copies the queued bytes that still live in callers' buffers, so no view into a written
-   * chunk outlives the write (a source may reuse its buffer once the write resolved). Each
-   * input byte is copied at most once, and only if it had to wait for more input.
-   */
-  own(): void {
-    for (let i = 0; i < this.#parts.length; i++) {
-      const part = this.#parts[i] as Uint8Array;
-      if (this.#owned.has(part)) continue;
-      const copy = i === 0 ? part.slice(this.#head) : part.slice();
-      if (i === 0) this.#head = 0;
-      this.#parts[i] = copy;
-      this.#owned.add(copy);
-    }
-  }
-
-  readonly #owned = new WeakSet<Uint8Array>();
-
-  /** Removes and returns the first `n` bytes; `n` must be <= length. */
-  take(n: number): Uint8Array {
-    const first = this.#parts[0];
-    if (first !== undefined && first.length - this.#head >= n) {
-      const view = first.subarray(this.#head, this.#head + n);
-      this.#advance(n);
-      return view;
-    }
-    const out = this.peek(n);
-    this.#advance(n);
-    return out;
-  }
-
-  #advance(n: number): void {
-    this.length -= n;
-    while (n > 0) {
-      const first = this.#parts[0] as Uint8Array;
-      const available = first.length - this.#head;
-      if (available > n) {
-        this.#head += n;
-        return;
-      }
-      n -= available;
-      this.#parts.shift();
-      this.#head = 0;
-    }
-  }
-}
-
-/**
- * An encrypting TransformStream: plaintext bytes in, one format-v1 envelope out. The header
- * is written first, then one ciphertext chunk per `chunkSize` bytes of input, and the final
- * (short) chunk when the writable side closes.
+ * An encrypting TransformStream: plaintext bytes in, one format-v2 envelope out. The header
+ * (signed once by the sender, naming a fresh per-message key) is written first, then one
+ * ciphertext chunk per `chunkSize` bytes of input, a segment signature by the message key after
+ * every `segmentSize` bytes, and the final chunk and last signature when the writable side
+ * closes (FORMAT.md §4.1).
  *
  * @throws (errors the stream) the codes of {@link encrypt}: `E_BAD_PUBLIC_KEY`, `E_LIMIT`,
  *   `E_KEY_USAGE`, backend errors; TypeError/RangeError on malformed options.
@@ -108,26 +40,21 @@ class ByteQueue {
  */
 export function encryptStream(options: EncryptOptions): TransformStream<Uint8Array, Uint8Array> {
   checkEncryptOptions(options); // misuse throws here, not later as a stream error
-  let sealer: ChunkSealer;
+  let writer: SegmentWriter;
   let chunkSize = 0;
   let buffer: Uint8Array;
   let fill = 0;
-  let index = 0;
 
-  // Ciphertext and tag go out as two pieces: joining them would copy every byte once more,
-  // a quarter of the throughput at 64 KiB (chunked-aead.ts, "CHUNK SIZE AND SPEED").
+  // Ciphertext, tag and signature go out as separate pieces: joining them would copy every
+  // byte once more, a quarter of the throughput at 64 KiB (chunked-aead.ts, "CHUNK SIZE AND SPEED").
   const seal = async (chunk: Uint8Array, isFinal: boolean, controller: TransformStreamDefaultController<Uint8Array>): Promise<void> => {
-    checkChunkIndex(index);
-    index++;
-    const { ciphertext, tag } = await sealer.sealDetached(chunk, isFinal);
-    if (ciphertext.length > 0) controller.enqueue(ciphertext);
-    controller.enqueue(tag);
+    for (const piece of await writer.seal(chunk, isFinal)) controller.enqueue(piece);
   };
 
   return new TransformStream<Uint8Array, Uint8Array>({
     async start(controller) {
-      const prepared = await prepareEnvelope(options);
-      sealer = prepared.sealer;
+      const prepared = await prepareEnvelope(options, true);
+      writer = prepared.writer;
       chunkSize = prepared.chunkSize;
       buffer = new Uint8Array(chunkSize);
       controller.enqueue(prepared.prefix);
@@ -163,77 +90,38 @@ export function encryptStream(options: EncryptOptions): TransformStream<Uint8Arr
 
 /**
  * The decrypting TransformStream returned by {@link decryptStream}, with the envelope's
- * parties as soon as the header has verified.
+ * parties as soon as the signature over the header has verified.
  */
 export interface DecryptStream extends TransformStream<Uint8Array, Uint8Array> {
   /**
-   * Resolves once the sender's signature, the recipient stanza and the payload commitment
-   * verified (before the first plaintext byte); rejects with the stream's error otherwise.
+   * Resolves once the signature over the header, the recipient stanza and the payload
+   * commitment verified, before the first plaintext byte (for a sender-signed envelope, whose
+   * one signature comes last, at the end of input); rejects with the stream's error otherwise.
    */
   readonly parties: Promise<EnvelopeParties>;
 }
 
-type State =
-  | { readonly phase: 'preamble' }
-  | { readonly phase: 'header'; readonly headerLength: number }
-  | { readonly phase: 'chunks'; readonly chunks: ChunkReader };
-
-/**
- * Cuts payload bytes into chunks (FORMAT.md §4) and opens them in order. A full-length chunk
- * is never final, so it is opened as soon as it is all here; one that lies whole in an input
- * piece is opened in place, the others are gathered in one reused buffer, so each byte is
- * copied at most once and nothing outlives the write that brought it.
- */
-class ChunkReader {
-  readonly #opener: ChunkOpener;
-  readonly #full: number;
-  readonly #buffer: Uint8Array;
-  #fill = 0;
-  #index = 0;
-
-  constructor(opener: ChunkOpener, chunkSize: number) {
-    this.#opener = opener;
-    this.#full = chunkSize + CHUNK_TAG_LENGTH;
-    this.#buffer = new Uint8Array(this.#full);
-  }
-
-  async feed(input: Uint8Array, controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
-    let o = 0;
-    if (this.#fill > 0) {
-      const n = Math.min(this.#full - this.#fill, input.length);
-      this.#buffer.set(input.subarray(0, n), this.#fill);
-      this.#fill += n;
-      o = n;
-      if (this.#fill < this.#full) return;
-      controller.enqueue(await this.#open(this.#buffer, false));
-      this.#fill = 0;
-    }
-    for (; input.length - o >= this.#full; o += this.#full) {
-      controller.enqueue(await this.#open(input.subarray(o, o + this.#full), false));
-    }
-    this.#buffer.set(input.subarray(o), 0);
-    this.#fill = input.length - o;
-  }
-
-  /** At the end of input, what is left is the final chunk: 16 .. chunkSize + 15 bytes, or the stream was cut. */
-  async finish(controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
-    if (this.#fill < CHUNK_TAG_LENGTH) throw truncated();
-    controller.enqueue(await this.#open(this.#buffer.subarray(0, this.#fill), true));
-  }
-
-  async #open(chunk: Uint8Array, isFinal: boolean): Promise<Uint8Array> {
-    checkChunkCount(++this.#index);
-    return this.#opener.open(chunk, isFinal).catch(payloadFailure);
-  }
+/** A sender-signed (0x01) envelope is one segment, signed at its end: it is held whole, bounded by that segment. */
+interface Whole {
+  readonly header: EnvelopeHeader;
+  readonly headerBytes: Uint8Array;
+  readonly limit: number;
+  readonly pieces: Uint8Array[];
+  length: number;
 }
 
+type State =
+  | { readonly phase: 'head'; readonly reader: HeadReader }
+  | { readonly phase: 'segments'; readonly reader: PayloadReader }
+  | { readonly phase: 'whole'; readonly whole: Whole };
+
 /**
- * A decrypting TransformStream: envelope bytes in, plaintext out. A chunk's plaintext is
- * released only after that chunk authenticated; nothing is released before the sender's
- * signature and the recipient stanza verified. If the input ends before the final chunk, the
- * stream errors with `E_TRUNCATED`; any bytes after the final chunk make it error too. After
- * an error the stream stays errored; the bytes released before it are whole authenticated
- * chunks, a prefix of the plaintext.
+ * A decrypting TransformStream: envelope bytes in, plaintext out. Plaintext is released only
+ * once the signature of its segment verified, so every byte released is the sender's (FORMAT.md
+ * §7, §11): with a message key, segment by segment (1 MiB by default); for a sender-signed
+ * envelope, all at once at the end. If the input ends before the final segment, the stream
+ * errors with `E_TRUNCATED`; any bytes after it make it error too. After an error the stream
+ * stays errored; what it released before is a prefix of whole verified segments.
  *
  * @throws (errors the stream) the codes of {@link decrypt}.
  *
@@ -247,8 +135,7 @@ class ChunkReader {
  */
 export function decryptStream(options: DecryptOptions): DecryptStream {
   const checked = checkDecryptOptions(options);
-  const queue = new ByteQueue();
-  let state: State = { phase: 'preamble' };
+  let state: State = { phase: 'head', reader: new HeadReader() };
   let resolveParties: (p: EnvelopeParties) => void;
   let rejectParties: (e: unknown) => void;
   const parties = new Promise<EnvelopeParties>((resolve, reject) => {
@@ -257,25 +144,43 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
   });
   parties.catch(() => {}); // the stream reports the error; an unobserved `parties` must not crash the process
 
-  /** Reads the header from the queue; once it is open, the rest of the input goes to the chunk reader. */
-  const consume = async (controller: TransformStreamDefaultController<Uint8Array>): Promise<void> => {
-    if (state.phase === 'preamble') {
-      const preamble = readPreamble(queue.peek(MAX_PREAMBLE_LENGTH));
-      if (preamble === undefined) return;
-      state = { phase: 'header', headerLength: preamble.headerLength };
+  const collect = (whole: Whole, input: Uint8Array): void => {
+    if (input.length === 0) return;
+    whole.length += input.length;
+    if (whole.length > whole.limit) {
+      throw new SigilError('E_FORMAT', 'This is not a valid Sigil envelope: a sender-signed payload holds one segment, and this one is longer.');
     }
-    if (state.phase === 'header') {
-      const { headerLength } = state;
-      if (queue.length < headerLength + SIGNATURE_LENGTH + CHUNK_HEADER_LENGTH) return;
-      // Owned copies: these bytes are used across awaits.
-      const header = queue.take(headerLength).slice();
-      const signature = queue.take(SIGNATURE_LENGTH).slice();
-      const payloadHeader = queue.take(CHUNK_HEADER_LENGTH).slice();
-      const opened = await openHeader(header, signature, payloadHeader, checked);
-      state = { phase: 'chunks', chunks: new ChunkReader(opened.opener, opened.chunkSize) };
-      resolveParties({ sender: opened.sender, recipient: opened.recipient });
-      if (queue.length > 0) await state.chunks.feed(queue.take(queue.length), controller);
+    whole.pieces.push(input.slice()); // owned: the source may reuse its buffer
+  };
+
+  /** Once the head is in: verify what covers it, then hand the rest to the payload reader. */
+  const start = async (head: HeadReader, rest: Uint8Array, controller: TransformStreamDefaultController<Uint8Array>): Promise<void> => {
+    const bytes = head.head as Uint8Array;
+    const h = head.preamble!.headerLength;
+    const headerBytes = bytes.subarray(0, h);
+    const header = decodeHeader(headerBytes);
+    checkExpectedSender(header, checked);
+    if (header.signing !== SIGNING_MESSAGE_KEY) {
+      const whole: Whole = { header, headerBytes, limit: maxWholePayloadLength(header), pieces: [], length: 0 };
+      state = { phase: 'whole', whole };
+      collect(whole, rest);
+      return;
     }
+    await verifyHeaderSignature(header, headerBytes, bytes.subarray(h, h + SIGNATURE_LENGTH));
+    const payloadHeader = bytes.subarray(h + SIGNATURE_LENGTH, h + SIGNATURE_LENGTH + CHUNK_HEADER_LENGTH);
+    const opened = await openStanza(header, headerBytes, payloadHeader, checked);
+    const reader = new PayloadReader({
+      opener: opened.opener,
+      chunkSize: header.chunkSize,
+      segmentChunks: header.segmentChunks,
+      segmentKey: header.messageKey as Uint8Array,
+      headerDigest: await sha256(headerBytes),
+      payloadHeader,
+      release: (p) => controller.enqueue(p),
+    });
+    state = { phase: 'segments', reader };
+    resolveParties(opened.parties);
+    if (rest.length > 0) await reader.feed(rest);
   };
 
   const fail = (e: unknown): never => {
@@ -287,12 +192,11 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
     async transform(input, controller) {
       try {
         if (!(input instanceof Uint8Array)) throw new TypeError(`decryptStream expected Uint8Array chunks, got ${typeof input}`);
-        if (state.phase === 'chunks') {
-          await state.chunks.feed(input, controller);
-        } else {
-          queue.push(input);
-          await consume(controller);
-          queue.own();
+        if (state.phase === 'segments') await state.reader.feed(input);
+        else if (state.phase === 'whole') collect(state.whole, input);
+        else {
+          const rest = state.reader.push(input);
+          if (rest !== undefined) await start(state.reader, rest, controller);
         }
       } catch (e) {
         fail(e);
@@ -300,8 +204,16 @@ export function decryptStream(options: DecryptOptions): DecryptStream {
     },
     async flush(controller) {
       try {
-        if (state.phase !== 'chunks') throw truncated();
-        await state.chunks.finish(controller);
+        if (state.phase === 'head') throw truncated();
+        if (state.phase === 'segments') {
+          await state.reader.finish();
+          return;
+        }
+        const { header, headerBytes, pieces } = state.whole;
+        const { plaintext, ...opened } = await decryptWhole(header, headerBytes, concatBytes(...pieces), checked);
+        resolveParties(opened);
+        const cs = header.chunkSize;
+        for (let o = 0; o < plaintext.length; o += cs) controller.enqueue(plaintext.subarray(o, Math.min(plaintext.length, o + cs)));
       } catch (e) {
         fail(e);
       }

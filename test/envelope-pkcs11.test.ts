@@ -52,9 +52,12 @@ describe('envelopes with PKCS#11 keys', () => {
   });
 
   it('tampering and wrong keys fail the same way with the token', async () => {
-    const envelope = await encrypt(pattern(100), { to: [{ publicKey: hsmRecipient.publicKey }], from: { backend: hsm, ref: hsmSigner } });
+    // Two segments of one chunk (FORMAT.md §4.1): the first chunk's tag is checked with the
+    // token's content key, the signatures over it still verify.
+    const envelope = await encrypt(pattern(1500), { to: [{ publicKey: hsmRecipient.publicKey }], from: { backend: hsm, ref: hsmSigner }, chunkSize: 1024, segmentSize: 1024 });
     const bad = envelope.slice();
-    bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+    const firstTag = new DataView(envelope.buffer).getUint32(8) + 64 + 56 + 1024;
+    bad[firstTag] = bad[firstTag]! ^ 1;
     expectSigilError(await caught(() => decrypt(bad, { keys: hsm })), 'E_AUTH_FAILED');
     expectSigilError(await caught(() => decrypt(envelope, { keys: web })), 'E_NOT_RECIPIENT');
     // The token's signing key has the id of no stanza; an agree key of another envelope neither.

@@ -110,7 +110,7 @@ describe('sigil CLI', () => {
     expect(wrongSender.stderr).toContain('E_BAD_SIGNATURE');
 
     const tampered = new Uint8Array(e.stdout);
-    tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
+    tampered[tampered.length - 64 - 1] = tampered[tampered.length - 64 - 1]! ^ 1; // the final chunk's tag, before the last segment signature
     const bad = await sigil(['decrypt', ...tokenArgs(), '-o', 'never.bin'], { input: tampered });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('E_AUTH_FAILED');
@@ -127,14 +127,16 @@ describe('sigil CLI', () => {
   });
 
   it('to stdout, a failure after some chunks has released only whole authenticated chunks', async () => {
-    const plaintext = pattern(4 * 65536 + 1000, 34);
+    // Two signed segments (FORMAT.md §4.1: 16 chunks of 64 KiB each by default), the second one damaged.
+    const plaintext = pattern(17 * 65536 + 1000, 34);
     const e = await sigil(['encrypt', '--to', alice.recipient], { input: plaintext });
     const tampered = new Uint8Array(e.stdout);
-    tampered[tampered.length - 20] = tampered[tampered.length - 20]! ^ 1; // in the final chunk
+    tampered[tampered.length - 64 - 20] = tampered[tampered.length - 64 - 20]! ^ 1; // in the final chunk
     const d = await sigil(['decrypt', ...tokenArgs()], { input: tampered });
     expect(d.code).toBe(1);
     expect(d.stderr).toContain('E_AUTH_FAILED');
     expect(d.stdout.length % 65536).toBe(0);
+    expect(d.stdout.length).toBe(16 * 65536); // the first segment, whose signature verified
     expect(new Uint8Array(d.stdout)).toEqual(plaintext.subarray(0, d.stdout.length));
   });
 

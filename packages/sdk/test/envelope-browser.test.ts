@@ -65,7 +65,8 @@ describe('envelopes in Chromium', () => {
       const signer = await keys.generateKeyPair({ usage: 'sign', label: 's' });
       const alice = await keys.generateKeyPair({ usage: 'agree', label: 'a' });
       const plaintext = new Uint8Array(5000).map((_, i) => (i * 7) & 0xff);
-      const opts = { to: [{ publicKey: alice.publicKey }], from: { backend: keys, ref: signer }, chunkSize: 1024 };
+      // Segments of one chunk: both paths sign with a message key (FORMAT.md §4.1), so both envelopes have one layout.
+      const opts = { to: [{ publicKey: alice.publicKey }], from: { backend: keys, ref: signer }, chunkSize: 1024, segmentSize: 1024 };
       const envelope = await s.encrypt(plaintext, opts);
       const oneShot = await s.decrypt(envelope, { keys });
       const collect = async (stream: ReadableStream<Uint8Array>) => {
@@ -81,7 +82,7 @@ describe('envelopes in Chromium', () => {
       const streamedEnvelope = new Uint8Array(await collect(source(plaintext).pipeThrough(s.encryptStream(opts))));
       const streamedPlain = await collect(source(streamedEnvelope).pipeThrough(s.decryptStream({ keys })));
       const bad = envelope.slice();
-      bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+      bad[bad.length - 65] = bad[bad.length - 65]! ^ 1; // the final chunk's tag, before the last segment signature
       let code = 'none';
       try {
         await s.decrypt(bad, { keys });

@@ -8,7 +8,8 @@ import { concat, pattern, runStream } from './envelope-support.js';
 let keys: WebCryptoKeyBackend;
 let signer: KeyRef;
 let alice: KeyRef;
-let valid: Uint8Array; // 3 chunks of 1 KiB and a short one
+let valid: Uint8Array; // 3 chunks of 1 KiB and a short one, signed by the sender (one segment)
+let segmented: Uint8Array; // the same plaintext in four segments of one chunk, signed by a message key
 const plaintext = pattern(3 * 1024 + 77, 42);
 
 beforeAll(async () => {
@@ -16,6 +17,7 @@ beforeAll(async () => {
   signer = await keys.generateKeyPair({ usage: 'sign', label: 'sender' });
   alice = await keys.generateKeyPair({ usage: 'agree', label: 'alice' });
   valid = await encrypt(plaintext, { to: [{ publicKey: alice.publicKey }], from: { backend: keys, ref: signer }, chunkSize: 1024 });
+  segmented = await encrypt(plaintext, { to: [{ publicKey: alice.publicKey }], from: { backend: keys, ref: signer }, chunkSize: 1024, segmentSize: 1024 });
 });
 
 /** Opens `bytes` one-shot and streamed; returns the plaintext, or undefined after a SigilError. */
@@ -34,14 +36,14 @@ async function outcome(bytes: Uint8Array, pieces: number[]): Promise<Uint8Array 
   return oneShot;
 }
 
-const MAGIC_V1 = Uint8Array.of(0x53, 0x49, 0x47, 0x49, 0x4c, 1);
+const MAGIC_V2 = Uint8Array.of(0x53, 0x49, 0x47, 0x49, 0x4c, 2);
 const pieces = fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 5 });
 
 describe('decrypt never throws anything but a SigilError', () => {
   it('on arbitrary bytes, bare or after the magic and version', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), fc.boolean(), pieces, async (junk, framed, p) => {
-        const bytes = framed ? concat([MAGIC_V1, junk]) : junk;
+        const bytes = framed ? concat([MAGIC_V2, junk]) : junk;
         expect(await outcome(bytes, p)).toBeUndefined();
       }),
       { numRuns: 300 },
@@ -50,7 +52,7 @@ describe('decrypt never throws anything but a SigilError', () => {
 
   it('on valid preambles followed by arbitrary bytes', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 6, max: 80 + 133 + 64 + 56 }), fc.uint8Array({ maxLength: 4096 }), pieces, async (keep, junk, p) => {
+      fc.asyncProperty(fc.integer({ min: 6, max: 111 + 135 + 56 }), fc.uint8Array({ maxLength: 4096 }), pieces, async (keep, junk, p) => {
         expect(await outcome(concat([valid.subarray(0, keep), junk]), p)).toBeUndefined();
       }),
       { numRuns: 200 },
@@ -65,8 +67,9 @@ describe('decrypt never throws anything but a SigilError', () => {
       fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 40 }) }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 4 }), pieces, async (mutations, p) => {
-        let bytes: Uint8Array = valid.slice();
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 4 }), pieces, fc.boolean(), async (mutations, p, keyed) => {
+        const original = keyed ? segmented : valid;
+        let bytes: Uint8Array = original.slice();
         for (const m of mutations) {
           const at = m.at % (bytes.length + 1);
           if (m.kind === 'set' && at < bytes.length) bytes[at] = m.value;
@@ -77,7 +80,7 @@ describe('decrypt never throws anything but a SigilError', () => {
         const result = await outcome(bytes, p);
         if (result !== undefined) {
           // Only an identity mutation (the same byte written back) may still open.
-          expect(bytes).toEqual(valid);
+          expect(bytes).toEqual(original);
           expect(result).toEqual(plaintext);
         }
       }),

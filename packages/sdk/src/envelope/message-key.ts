@@ -3,6 +3,7 @@
 // non-extractable WebCrypto key or a token key (20-100 µs a signature, and a token round trip):
 // it signs once, the header, which names this key; this key signs every segment. Its private
 // half never leaves this object and is dropped with it when the stream ends.
+import { platform } from '#platform';
 import { p256 } from '@noble/curves/nist.js';
 import { toLowS } from './binding.js';
 
@@ -16,16 +17,13 @@ export interface MessageKey extends SegmentSigner {
   readonly publicKey: Uint8Array;
 }
 
-/** A fresh non-extractable WebCrypto ECDSA P-256 key (browsers and Node 20+). */
+/**
+ * A fresh key pair from the platform: a non-extractable WebCrypto key in browsers, a
+ * node:crypto KeyObject in Node (about 10x faster to sign with than WebCrypto there).
+ */
 export async function generateMessageKey(): Promise<MessageKey> {
-  const algorithm = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-  const pair = (await globalThis.crypto.subtle.generateKey(algorithm, false, ['sign', 'verify'])) as CryptoKeyPair;
-  const publicKey = new Uint8Array(await globalThis.crypto.subtle.exportKey('raw', pair.publicKey));
-  return {
-    publicKey,
-    sign: async (message) =>
-      toLowS(new Uint8Array(await globalThis.crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, message as Uint8Array<ArrayBuffer>))),
-  };
+  const pair = await platform.generateEcdsaKeyPair();
+  return { publicKey: pair.publicKey, sign: async (message) => toLowS(await pair.sign(message)) };
 }
 
 /**

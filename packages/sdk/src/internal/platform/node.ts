@@ -10,13 +10,15 @@ import {
   createHmac,
   createPublicKey,
   createSecretKey,
+  generateKeyPairSync,
   randomBytes as nodeRandomBytes,
+  sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
 import type { CipherGCM, KeyObject } from 'node:crypto';
 import { SigilError } from '../../errors.js';
-import { toBase64Url, toHex } from '../bytes.js';
-import type { AesGcmKey, CryptoPlatform, EcdhKeyPair, HashName } from './types.js';
+import { fromBase64Url, toBase64Url, toHex } from '../bytes.js';
+import type { AesGcmKey, CryptoPlatform, EcdhKeyPair, EcdsaKeyPair, HashName } from './types.js';
 
 const TAG_LENGTH = 16;
 const CIPHER_OPTIONS = Object.freeze({ authTagLength: TAG_LENGTH });
@@ -157,5 +159,17 @@ export const platform: CryptoPlatform = {
   async verifyEcdsaP256(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     if (signature.length !== 64) return false;
     return nodeVerify('sha256', data, { key: verifyKey(publicKey), dsaEncoding: 'ieee-p1363' }, signature);
+  },
+
+  async generateEcdsaKeyPair(): Promise<EcdsaKeyPair> {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    // RFC 7518 §6.2.1.2: JWK x and y are the full 32-byte coordinates.
+    const jwk = pair.publicKey.export({ format: 'jwk' });
+    const publicKey = new Uint8Array(65);
+    publicKey[0] = 0x04;
+    publicKey.set(fromBase64Url(jwk.x ?? '') ?? new Uint8Array(0), 1);
+    publicKey.set(fromBase64Url(jwk.y ?? '') ?? new Uint8Array(0), 33);
+    const privateKey = pair.privateKey;
+    return { publicKey, sign: async (data) => bytes(nodeSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' })) };
   },
 };

@@ -37,6 +37,14 @@ export interface EcdhKeyPair {
   deriveSharedSecret(peerPublicKey: Uint8Array): Promise<Uint8Array>;
 }
 
+/** A fresh P-256 signing key pair held by the platform: an envelope's per-message key (FORMAT.md §4.1). */
+export interface EcdsaKeyPair {
+  /** Uncompressed SEC1 point, 65 bytes. */
+  readonly publicKey: Uint8Array;
+  /** ECDSA P-256 with SHA-256 over `data`; the 64-byte IEEE P1363 signature, either S form. */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
 export interface CryptoPlatform {
   readonly name: 'node' | 'web';
   /** Bytes from the platform's CSPRNG. */
@@ -58,4 +66,10 @@ export interface CryptoPlatform {
    * verifies under `publicKey`, which the caller has ALREADY validated with checkP256PublicKey.
    */
   verifyEcdsaP256(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
+   * A fresh ECDSA P-256 key pair whose private half never leaves the returned object (a
+   * non-extractable CryptoKey, or a node:crypto KeyObject: WebCrypto's sign in Node costs about
+   * ten times node:crypto's, one envelope segment's worth of AES-GCM).
+   */
+  generateEcdsaKeyPair(): Promise<EcdsaKeyPair>;
 }

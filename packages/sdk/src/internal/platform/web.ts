@@ -3,7 +3,7 @@
 // so browser bundles contain no `node:` import. Private keys are imported non-extractable.
 import { SigilError } from '../../errors.js';
 import { toBase64Url, toHex } from '../bytes.js';
-import type { AesGcmKey, CryptoPlatform, EcdhKeyPair, HashName } from './types.js';
+import type { AesGcmKey, CryptoPlatform, EcdhKeyPair, EcdsaKeyPair, HashName } from './types.js';
 
 const TAG_LENGTH = 16;
 const ECDH_P256 = { name: 'ECDH', namedCurve: 'P-256' } as const;
@@ -131,5 +131,11 @@ export const platform: CryptoPlatform = {
   async verifyEcdsaP256(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     if (signature.length !== 64) return false;
     return subtle().verify({ name: 'ECDSA', hash: 'SHA-256' }, await verifyKey(publicKey), buf(signature), buf(data));
+  },
+
+  async generateEcdsaKeyPair(): Promise<EcdsaKeyPair> {
+    const pair = (await subtle().generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const publicKey = new Uint8Array(await subtle().exportKey('raw', pair.publicKey));
+    return { publicKey, sign: async (data) => new Uint8Array(await subtle().sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, buf(data))) };
   },
 };

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SigilError, WebCryptoKeyBackend, encrypt, type KeyRef } from '@sigil/sdk';
 import { parseEnvelopeHeader } from '@sigil/sdk/envelope';
-import { PREAMBLE_FIXED_LENGTH, STANZA_LENGTH } from '../src/envelope/format.js';
+import { OFFSET_COUNT, OFFSET_HEADER_LENGTH, OFFSET_SENDER, OFFSET_SUITE, OFFSET_VERSION } from '../src/envelope/format.js';
 
 let keys: WebCryptoKeyBackend;
 let signer: KeyRef;
@@ -33,7 +33,7 @@ describe('parseEnvelopeHeader', () => {
     expect(header.senderPublicKey).toEqual(signer.publicKey);
     expect(header.stanzas.map((s) => s.epoch).sort()).toEqual([3, 9]);
     expect(header.chunkSize).toBe(65536);
-    const headerLength = PREAMBLE_FIXED_LENGTH + 2 * STANZA_LENGTH;
+    const headerLength = new DataView(envelope.buffer, envelope.byteOffset).getUint32(OFFSET_HEADER_LENGTH); // FORMAT.md §3.1
     expect(codeOf(() => parseEnvelopeHeader(envelope.subarray(0, headerLength)))).toBe('ok'); // the header alone is enough
     const codes = new Set<string>();
     for (let n = 0; n < headerLength; n++) codes.add(codeOf(() => parseEnvelopeHeader(envelope.subarray(0, n))));
@@ -48,11 +48,11 @@ describe('parseEnvelopeHeader', () => {
       return codeOf(() => parseEnvelopeHeader(copy));
     };
     expect(broken(0, 0x73)).toBe('E_FORMAT'); // magic
-    expect(broken(5, 2)).toBe('E_UNSUPPORTED_VERSION'); // version
-    expect(broken(7, 2)).toBe('E_UNSUPPORTED_VERSION'); // suite
-    expect(broken(10, 0x03)).toBe('E_LIMIT'); // chunk size not a power of two
-    expect(broken(12, 0x02)).toBe('E_BAD_PUBLIC_KEY'); // sender key prefix
-    expect(broken(78, 0)).toBe('E_FORMAT'); // no recipient
+    expect(broken(OFFSET_VERSION, 1)).toBe('E_UNSUPPORTED_VERSION'); // version 1 is refused
+    expect(broken(OFFSET_SUITE + 1, 2)).toBe('E_UNSUPPORTED_VERSION'); // suite
+    expect(broken(OFFSET_HEADER_LENGTH, 0xff)).toBe('E_LIMIT'); // header length over the limit
+    expect(broken(OFFSET_SENDER, 0x02)).toBe('E_BAD_PUBLIC_KEY'); // sender key prefix
+    expect(broken(OFFSET_COUNT + 1, 0)).toBe('E_FORMAT'); // no recipient
     expect(codeOf(() => parseEnvelopeHeader(new Uint8Array(1000)))).toBe('E_FORMAT');
     expect(codeOf(() => parseEnvelopeHeader('SIGIL' as unknown as Uint8Array))).toBe('TypeError');
   });

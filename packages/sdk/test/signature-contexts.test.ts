@@ -27,7 +27,8 @@ import {
   type SignatureContext,
 } from '@sigil/sdk/identity';
 import { checkpointText } from '@sigil/sdk/transparency';
-import { signatureInput as envelopeSignatureInput } from '../src/envelope/binding.js';
+import { headerSignatureInput, segmentSignatureInput } from '../src/envelope/binding.js';
+import { CHUNK_HEADER_LENGTH } from '../src/internal/chunked-aead.js';
 import { concatBytes } from '../src/internal/bytes.js';
 import { verifyP1363 } from '../src/internal/ecdsa.js';
 import { SoftWebAuthn } from '../../../test/support/soft-webauthn.js';
@@ -45,7 +46,8 @@ const ecdsaInputs: Record<EcdsaContext, (payload: Uint8Array, k1: Uint8Array, k2
   serviceSession: (p) => concatBytes(contextPrefix('serviceSession'), p, utf8(ACCOUNT)),
   devicePossession: (_p, k1, k2) => devicePossessionInput(ACCOUNT, k1, k2),
   userKeyPossession: (p, k1) => userKeyPossessionInput(ACCOUNT, 1 + (p[0] ?? 0), k1),
-  envelopeHeader: (p) => envelopeSignatureInput(p),
+  envelopeHeader: (p) => headerSignatureInput(p),
+  envelopeSegment: (p) => segmentSignatureInput(new Uint8Array(32).fill(p[0] ?? 0), new Uint8Array(CHUNK_HEADER_LENGTH), p.length, (p[0] ?? 0) % 2 === 1, new Uint8Array(32)),
   // The log key's C2SP signed note: text without control characters (signNote refuses them).
   checkpoint: (p) => utf8(checkpointText({ origin: 'sigil.example/log', size: p.length, rootHash: new Uint8Array(32).fill(p[0] ?? 0) })),
 };
@@ -61,7 +63,9 @@ describe('signature contexts', () => {
 
   it('the list is the one the code uses: statement, envelope header and session labels are these', () => {
     expect(STATEMENT_SIGNATURE_CONTEXT).toEqual(contextPrefix('statement'));
-    expect(envelopeSignatureInput(new Uint8Array(0))).toEqual(contextPrefix('envelopeHeader'));
+    expect(headerSignatureInput(new Uint8Array(0))).toEqual(contextPrefix('envelopeHeader'));
+    const segment = segmentSignatureInput(new Uint8Array(32), new Uint8Array(CHUNK_HEADER_LENGTH), 0, true, new Uint8Array(32));
+    expect(segment.subarray(0, contextPrefix('envelopeSegment').length)).toEqual(contextPrefix('envelopeSegment'));
     expect(contextPrefix('serviceSession')).toEqual(utf8('sigil/v1 service-session\0'));
   });
 

@@ -72,7 +72,7 @@ describe('mailbox', () => {
     const cut = await dir.call('POST', '/v1/mailbox/svc-a', { body: body(envelopeLike().subarray(0, 150)), token: t });
     expect([cut.status, cut.body.error.code]).toEqual([422, 'E_TRUNCATED']);
     const badKey = envelopeLike();
-    badKey[20]! ^= 1; // the sender key is no longer on the curve
+    badKey[50]! ^= 1; // the sender key (bytes 42-106, FORMAT.md §3.1) is no longer on the curve
     const bad = await dir.call('POST', '/v1/mailbox/svc-a', { body: body(badKey), token: t });
     expect([bad.status, bad.body.error.code]).toEqual([422, 'E_BAD_PUBLIC_KEY']);
     expect(await dir.store.listMessages('svc-a')).toEqual([]);

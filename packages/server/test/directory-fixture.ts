@@ -108,17 +108,27 @@ export function appCaller(app: Directory['app']): Directory['call'] {
 }
 
 /**
- * Bytes shaped like an envelope (docs/FORMAT.md §3): a well-formed header with one stanza, then
- * `size` bytes in all (filler standing for the signature and payload, which the mailbox does not
- * read). A fixed, valid P-256 sender key (the SEC1 base point G); `tag` varies the filler.
+ * Bytes shaped like an envelope (docs/FORMAT.md §3, version 2): a well-formed header with one
+ * stanza that names no account, then `size` bytes in all (filler standing for the signatures and
+ * payload, which the mailbox does not read). A fixed, valid P-256 sender key (the SEC1 base point
+ * G); `tag` varies the filler.
  */
 export function envelopeLike(size = 300, tag = 0): Uint8Array {
-  const header = 80 + 133;
+  const header = 111 + 135; // fixed preamble, one stanza of kind 0x00 (FORMAT.md §3.1, §3.2)
   if (size < header) throw new RangeError(`"size" expected >= ${header}, got ${size}`);
   const out = new Uint8Array(size).fill(tag);
-  out.set([0x53, 0x49, 0x47, 0x49, 0x4c, 1, 0, 1, 0, 1, 0, 0], 0); // SIGIL, v1, suite 1, chunk 65536
-  out.set(Buffer.from(P256_G, 'hex'), 12);
-  out.set([0, 1, 0], 77); // one stanza, no sender account
+  const view = new DataView(out.buffer);
+  out.set([0x53, 0x49, 0x47, 0x49, 0x4c, 2, 0, 1], 0); // SIGIL, v2, suite 1
+  view.setUint32(8, header); // header_length
+  view.setUint32(12, 65536); // chunk size
+  view.setUint16(16, 16); // chunks per segment: 1 MiB segments
+  view.setBigUint64(34, 0n); // created_at
+  out.set(Buffer.from(P256_G, 'hex'), 42); // sender key
+  out[107] = 0x01; // signing mode: the sender signs
+  view.setUint16(108, 1); // one stanza
+  out[110] = 0; // no sender account id
+  out[111] = 0x00; // stanza: no recipient account
+  out[112] = 0;
   return out;
 }
 const P256_G =

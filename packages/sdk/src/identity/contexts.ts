@@ -31,8 +31,13 @@ export const SIGNATURE_CONTEXT_LABELS = {
   devicePossession: 'sigil/v2 device-possession',
   /** An epoch's user key proves possession inside its epoch statement (§4.6). */
   userKeyPossession: 'sigil/v2 user-key-possession',
-  /** The sender's envelope header signature (FORMAT.md; listed here, defined in envelope/format.ts). */
-  envelopeHeader: 'sigil/v1 header-signature',
+  /** The sender's envelope header signature, signing mode 0x02 (FORMAT.md §5.1; defined in envelope/format.ts). */
+  envelopeHeader: 'sigil/v2 header-signature',
+  /**
+   * An envelope segment's signature over its ciphertext digest: by the sender's key in signing
+   * mode 0x01, by the per-message key in mode 0x02 (FORMAT.md §5.4; defined in envelope/format.ts).
+   */
+  envelopeSegment: 'sigil/v2 segment-signature',
 } as const;
 
 export type SignatureContext = keyof typeof SIGNATURE_CONTEXT_LABELS;

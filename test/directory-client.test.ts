@@ -55,7 +55,7 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
   it('an envelope that names no sender account needs { from }, and is checked against it', async () => {
     const { alice, bob, aliceKeys } = await setup();
     const bobKey = (await alice.directory.lookup('bob@example.test')).state.userKey!;
-    const anonymous = await encrypt(text('who?'), { to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch }], from: { backend: aliceKeys.backend, ref: aliceKeys.signing } });
+    const anonymous = await encrypt(text('who?'), { to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch, accountId: 'bob@example.test' }], from: { backend: aliceKeys.backend, ref: aliceKeys.signing } });
     expect(await codeOf(bob.decrypt(anonymous))).toBe('E_BAD_SIGNATURE');
     expect(str((await bob.decrypt(anonymous, { from: 'alice@example.test' })).plaintext)).toBe('who?');
     expect(await codeOf(bob.decrypt(anonymous, { from: 'bob@example.test' }))).toBe('E_BAD_SIGNATURE');
@@ -66,7 +66,7 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     const outsider = await newDeviceKeys('outsider');
     const bobKey = (await alice.directory.lookup('bob@example.test')).state.userKey!;
     const from = { backend: outsider.backend, ref: outsider.signing, accountId: 'alice@example.test' };
-    const forged = await encrypt(text('trust me'), { to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch }], from });
+    const forged = await encrypt(text('trust me'), { to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch, accountId: 'bob@example.test' }], from });
     expect(await codeOf(bob.decrypt(forged, { from: 'alice@example.test' }))).toBe('E_BAD_SIGNATURE');
     expect(await codeOf(bob.decrypt(forged))).toBe('E_BAD_SIGNATURE');
     // Signed by bob's own device (and naming bob) but expected from alice.
@@ -105,7 +105,7 @@ describe('DirectoryClient and Sigil against an honest directory', () => {
     // What the phone signs is no longer accepted as bob's.
     const bobKey = (await alice.directory.lookup('alice@example.test')).state.userKey!;
     const fromPhone = await encrypt(text('x'), {
-      to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch }],
+      to: [{ publicKey: bobKey.publicKey, epoch: bobKey.epoch, accountId: 'alice@example.test' }],
       from: { backend: phoneKeys.backend, ref: phoneKeys.signing, accountId: 'bob@example.test' },
     });
     expect(await codeOf(alice.decrypt(fromPhone))).toBe('E_KEY_REVOKED');

@@ -169,13 +169,14 @@ describe('damaged envelopes', () => {
   it('a damaged header is reported as a damaged file, with its code, and writes nothing', async () => {
     const e = await sigil(['encrypt', '--to', carol.recipient], { input: pattern(2000, 44) });
     const envelope = new Uint8Array(e.stdout);
-    // Offsets in the header (docs/FORMAT.md): the magic, the suite, the chunk size, and the
-    // sender's public key, which today reads as "The P-256 public key is not a point".
+    // Offsets in the v2 header (docs/FORMAT.md §3.1): the magic, the suite (bytes 6-7), the chunk
+    // size (12-15, 64 KiB -> 0), and the sender's public key (42-106), which reads as "The P-256
+    // public key is not a point".
     const cases: [number, string][] = [
       [0, 'E_FORMAT'],
       [6, 'E_UNSUPPORTED_VERSION'],
-      [9, 'E_LIMIT'],
-      [13, 'E_BAD_PUBLIC_KEY'],
+      [13, 'E_LIMIT'],
+      [43, 'E_BAD_PUBLIC_KEY'],
     ];
     for (const [offset, code] of cases) {
       const damaged = envelope.slice();

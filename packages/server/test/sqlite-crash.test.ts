@@ -125,5 +125,5 @@ describe('SQLite store killed with SIGKILL during appends', () => {
         await store.close();
       }
     }
-  });
+  }, 300_000); // five SIGKILLed writers and reopenings: 157 s at load 15, far less on a quiet machine
 });

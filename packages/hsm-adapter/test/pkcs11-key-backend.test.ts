@@ -332,18 +332,7 @@ describe('Pkcs11KeyBackend on SoftHSM', () => {
 
     it('keeps the wrapping key sensitive and non-extractable on the token', async () => {
       const kek = await keys.generateWrappingKey({ label: 'kek-attrs' });
-      withTokenSession(token, (lib, session) => {
-        const h = findByCkaId(lib, session, pkcs11js.CKO_SECRET_KEY, kek.id);
-        const attrs = lib.C_GetAttributeValue(session, h, [
-          { type: pkcs11js.CKA_EXTRACTABLE },
-          { type: pkcs11js.CKA_SENSITIVE },
-          { type: pkcs11js.CKA_TOKEN },
-        ]);
-        expect(attrs.map((a) => a.value[0])).toEqual([0, 1, 1]);
-        expect(() => lib.C_GetAttributeValue(session, h, [{ type: pkcs11js.CKA_VALUE }])).toThrow(
-          expect.objectContaining({ code: pkcs11js.CKR_ATTRIBUTE_SENSITIVE }),
-        );
-      });
+      assertWrappingKeyUnexportableOnToken(token, kek.id);
     });
   });
 

@@ -37,9 +37,6 @@ module.exports = {
           // drive the WebAuthn ceremonies below the public register/sign-in path.
           '^test/browser/local-cache-format\\.test\\.ts$',
           '^test/browser/pages/(account|backup|identity)-page\\.ts$',
-          // Exception: the deterministic generator of the envelope vectors fixes what the public
-          // API draws at random (ephemeral keys, content keys), so it calls the layers below it.
-          '^scripts/gen-envelope-vectors\\.ts$',
         ],
       },
       to: { path: '^packages/[^/]+/src/' },

@@ -12,7 +12,7 @@ import {
   type KeyName,
   type VectorCase,
   type VectorFile,
-} from '../../../scripts/gen-envelope-vectors.js';
+} from '../scripts/gen-envelope-vectors.js';
 import { runStream } from './envelope-support.js';
 
 const file = JSON.parse(readFileSync(VECTORS_PATH, 'utf8')) as VectorFile;
@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 
 describe('envelope-v2.json', () => {
-  it('is exactly what scripts/gen-envelope-vectors.ts generates', async () => {
+  it('is exactly what packages/sdk/scripts/gen-envelope-vectors.ts generates', async () => {
     expect(serialize(await generateEnvelopeVectors())).toBe(readFileSync(VECTORS_PATH, 'utf8'));
   });
 

@@ -333,7 +333,7 @@ export async function encrypt(plaintext: Uint8Array, options: EncryptOptions): P
 
 /**
  * `encrypt` with the test-only randomness and clock seams (see {@link InsecureRandom}). Not
- * exported from the package: scripts/gen-envelope-vectors.ts imports it to make reproducible
+ * exported from the package: packages/sdk/scripts/gen-envelope-vectors.ts imports it to make reproducible
  * vectors.
  */
 export async function insecureEncryptWithRandom(

@@ -3,8 +3,8 @@
 // envelope; failure cases carry the expected error code as data, so a second implementation
 // can test itself against them.
 //
-//   npx tsx --conditions=development scripts/gen-envelope-vectors.ts          # rewrite the file
-//   npx tsx --conditions=development scripts/gen-envelope-vectors.ts --check  # compare, exit 1 if different
+//   npx tsx --conditions=development packages/sdk/scripts/gen-envelope-vectors.ts          # rewrite the file
+//   npx tsx --conditions=development packages/sdk/scripts/gen-envelope-vectors.ts --check  # compare, exit 1 if different
 //
 // Reproducible: fixed private keys (SHA-256 of a name), RFC 6979 deterministic ECDSA
 // (@noble/curves), and the envelope's test-only randomness seam fed by a SHA-256 counter
@@ -15,14 +15,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { p256 } from '@noble/curves/nist.js';
-import type { GenerateKeyPairOptions, KeyBackend, KeyDescription, KeyRef } from '../packages/sdk/src/backend/key-backend.js';
-import { SigilError } from '../packages/sdk/src/errors.js';
-import { concatBytes, fromHex, toHex } from '../packages/sdk/src/internal/bytes.js';
-import { checkP256PublicKey, keyIdOf } from '../packages/sdk/src/internal/p256.js';
-import { sealBase } from '../packages/sdk/src/internal/hpke.js';
-import { openBase } from '../packages/sdk/src/internal/hpke.js';
-import { encryptChunked } from '../packages/sdk/src/internal/chunked-aead.js';
-import { insecureEncryptWithRandom, type InsecureRandom } from '../packages/sdk/src/envelope/encrypt.js';
+import type { GenerateKeyPairOptions, KeyBackend, KeyDescription, KeyRef } from '../src/backend/key-backend.js';
+import { SigilError } from '../src/errors.js';
+import { concatBytes, fromHex, toHex } from '../src/internal/bytes.js';
+import { checkP256PublicKey, keyIdOf } from '../src/internal/p256.js';
+import { sealBase } from '../src/internal/hpke.js';
+import { openBase } from '../src/internal/hpke.js';
+import { encryptChunked } from '../src/internal/chunked-aead.js';
+import { insecureEncryptWithRandom, type InsecureRandom } from '../src/envelope/encrypt.js';
 import {
   SegmentDigest,
   headerSignatureInput,
@@ -32,11 +32,11 @@ import {
   stanzaAad,
   stanzaInfo,
   toLowS,
-} from '../packages/sdk/src/envelope/binding.js';
-import { PREAMBLE_FIXED_LENGTH } from '../packages/sdk/src/envelope/format.js';
-import { decodeHeader, encodeHeader, encodePreamble, stanzaLength, type PreambleFields } from '../packages/sdk/src/envelope/header.js';
+} from '../src/envelope/binding.js';
+import { PREAMBLE_FIXED_LENGTH } from '../src/envelope/format.js';
+import { decodeHeader, encodeHeader, encodePreamble, stanzaLength, type PreambleFields } from '../src/envelope/header.js';
 
-export const VECTORS_PATH = fileURLToPath(new URL('../packages/sdk/test/vectors/envelope-v2.json', import.meta.url));
+export const VECTORS_PATH = fileURLToPath(new URL('../test/vectors/envelope-v2.json', import.meta.url));
 
 /** A KeyBackend over known private scalars, for vectors only (it holds private keys in memory). */
 export class FixedKeyBackend implements KeyBackend {
@@ -490,7 +490,7 @@ export async function generateEnvelopeVectors(): Promise<VectorFile> {
     description:
       'Sigil envelope format v2 vectors: success cases (keys, plaintext, envelope, signed message facts) and one or more cases per failure class with the expected SigilError code. Test keys only. Generated; do not edit.',
     format: 'docs/FORMAT.md, format v2, suite 0x0001',
-    generator: 'scripts/gen-envelope-vectors.ts',
+    generator: 'packages/sdk/scripts/gen-envelope-vectors.ts',
     keys: file,
     tests,
   };

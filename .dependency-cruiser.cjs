@@ -31,13 +31,6 @@ module.exports = {
       comment: "Root tests, scripts and examples use the packages as an app would: by name and public subpath, never a package's src/.",
       from: {
         path: '^(test|scripts|examples)/',
-        pathNot: [
-          // Exception: white-box browser tests of the sdk's browser layer, run in Chromium from the
-          // root harness (test/support/browser.ts): they check the sealed cache's byte format and
-          // drive the WebAuthn ceremonies below the public register/sign-in path.
-          '^test/browser/local-cache-format\\.test\\.ts$',
-          '^test/browser/pages/(account|backup|identity)-page\\.ts$',
-        ],
       },
       to: { path: '^packages/[^/]+/src/' },
     },

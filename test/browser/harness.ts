@@ -12,7 +12,7 @@ export interface IdentityHarness {
 }
 
 export async function startIdentityHarness(): Promise<IdentityHarness> {
-  const script = await bundlePage('test/browser/pages/identity-page.ts');
+  const script = await bundlePage('packages/sdk/test/browser-pages/identity-page.ts');
   const server = await serveStatic({
     '/': { type: 'text/html; charset=utf-8', body: testPageHtml('/identity-page.js') },
     '/identity-page.js': { type: 'text/javascript; charset=utf-8', body: script },

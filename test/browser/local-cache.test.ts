@@ -13,7 +13,7 @@ const T = TEST_WEBAUTHN_TIMEOUT_MS;
 let d: BrowserDirectory;
 
 beforeAll(async () => {
-  d = await startBrowserDirectory({ '/': 'test/browser/pages/backup-page.ts', '/audit': 'test/browser/pages/identity-page.ts' });
+  d = await startBrowserDirectory({ '/': 'packages/sdk/test/browser-pages/backup-page.ts', '/audit': 'packages/sdk/test/browser-pages/identity-page.ts' });
 });
 
 afterAll(async () => {

@@ -24,7 +24,7 @@ const BACKUP = 'passkey-backup';
 let d: BrowserDirectory;
 
 beforeAll(async () => {
-  d = await startBrowserDirectory({ '/': 'test/browser/pages/backup-page.ts', '/audit': 'test/browser/pages/identity-page.ts' });
+  d = await startBrowserDirectory({ '/': 'packages/sdk/test/browser-pages/backup-page.ts', '/audit': 'packages/sdk/test/browser-pages/identity-page.ts' });
 });
 
 afterAll(async () => {

@@ -45,7 +45,7 @@ async function reloadPage(tp: TestPage): Promise<void> {
 }
 
 beforeAll(async () => {
-  d = await startBrowserDirectory({ '/': 'test/browser/pages/account-page.ts', '/audit': 'test/browser/pages/identity-page.ts' });
+  d = await startBrowserDirectory({ '/': 'packages/sdk/test/browser-pages/account-page.ts', '/audit': 'packages/sdk/test/browser-pages/identity-page.ts' });
   ({ browser, server, vkey } = d);
 });
 

@@ -3,7 +3,7 @@
 // refused.
 import { describe, expect, it } from 'vitest';
 import { derivePrfKeks, sealWithPrfKek } from '@sigil/sdk/browser';
-import { decodeUserKeyChain, encodeUserKeyChain, openUserKeyChain } from '../../packages/sdk/src/browser/key-chain.js';
+import { decodeUserKeyChain, encodeUserKeyChain, openUserKeyChain } from '../src/browser/key-chain.js';
 
 const entry = (epoch: number) => ({ epoch, privateKey: crypto.getRandomValues(new Uint8Array(32)) });
 

@@ -2,9 +2,9 @@
 // directory (same origin), through the SDK's public API only.
 import { DirectoryClient } from '@sigil/sdk';
 import { prfSalt, type BrowserAccount } from '@sigil/sdk/browser';
-import { enrolBrowserDevice, registerBrowserAccount, signInBrowserAccount } from '../../../packages/sdk/src/browser/account.js';
-import { signInWithWebAuthn } from '../../../packages/sdk/src/browser/webauthn.js';
-import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
+import { enrolBrowserDevice, registerBrowserAccount, signInBrowserAccount } from '../../src/browser/account.js';
+import { signInWithWebAuthn } from '../../src/browser/webauthn.js';
+import { fromBase64Url, toBase64Url } from '../../src/internal/bytes.js';
 
 let me: BrowserAccount | undefined;
 

@@ -15,8 +15,8 @@ import {
   type PrfPurpose,
 } from '@sigil/sdk/browser';
 import { genesisHeader, signStatementWithWebAuthn, type WebAuthnRoot } from '@sigil/sdk/identity';
-import { registerWebAuthnCredential, signInWithWebAuthn } from '../../../packages/sdk/src/browser/webauthn.js';
-import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
+import { registerWebAuthnCredential, signInWithWebAuthn } from '../../src/browser/webauthn.js';
+import { fromBase64Url, toBase64Url } from '../../src/internal/bytes.js';
 
 let keks: PrfKeks | undefined;
 let root: WebAuthnRoot | undefined;

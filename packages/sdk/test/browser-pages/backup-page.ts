@@ -2,9 +2,9 @@
 // against the real directory (same origin), through the SDK's public API.
 import { DirectoryClient } from '@sigil/sdk';
 import { BrowserKeyStore, openWithPrfKek, prfSalt, sealWithPrfKek, registerWithPasskey, signInWithPasskey, type PasskeySignIn } from '@sigil/sdk/browser';
-import { signInWithWebAuthn } from '../../../packages/sdk/src/browser/webauthn.js';
-import { fromBase64Url, toBase64Url } from '../../../packages/sdk/src/internal/bytes.js';
-import { encodeUserKeyChain } from '../../../packages/sdk/src/browser/key-chain.js';
+import { signInWithWebAuthn } from '../../src/browser/webauthn.js';
+import { fromBase64Url, toBase64Url } from '../../src/internal/bytes.js';
+import { encodeUserKeyChain } from '../../src/browser/key-chain.js';
 
 let me: PasskeySignIn | undefined;
 
